@@ -1,0 +1,3 @@
+"""norn: provision the Kubernetes infrastructure of an app from its infraspec."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from norn.cli import main
+
+main()

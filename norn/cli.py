@@ -1,0 +1,265 @@
+"""The command line: parsing, confirmation, output choice and exit codes. Thin.
+
+Exit codes: 0 done or nothing to do; 1 a step failed; 2 bad input, usage or a
+confirmation that could not be given; 3 another norn run holds the app;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from norn import __version__
+from norn.errors import NornError, StepFailed, UsageError
+
+HELP = """Provision an app's Kubernetes infrastructure from its infraspec.yaml.
+
+[b]Examples[/b]
+
+  norn forge mail-agent                 create the Deployment, Service, tunnel route and DNS
+  norn forge mail-agent --spec ./infraspec.yaml --namespace staging
+  norn forge mail-agent --force --yes   tear down, then forge afresh (no prompt, for CI)
+  norn status                           every app and where it stands
+  norn status mail-agent --output json  one app's state, for machines
+  norn teardown mail-agent --yes        remove what forge created (volumes are kept)
+"""
+
+app = typer.Typer(
+    help=HELP,
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Output(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Exit:
+    OK = 0
+    STEP_FAILED = 1
+    USAGE = 2
+    BUSY = 3
+    INTERRUPTED = 130
+
+
+OutputOption = typer.Option(Output.text, "--output", "-o", help="text for people and CI logs, json for NDJSON events.")
+NamespaceOption = typer.Option(None, "--namespace", "-n", help="Namespace of the app's objects [env: NORN_NAMESPACE, default: default].")
+ContextOption = typer.Option(None, "--context", help="kubeconfig context to use [default: the current context].")
+YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal).")
+DebugOption = typer.Option(False, "--debug", help="Show tracebacks for errors.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"norn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Provision an app's Kubernetes infrastructure from its infraspec.yaml."""
+
+
+@app.command(
+    epilog="Examples: norn forge web · norn forge web --force --yes · norn forge web --output json",
+)
+def forge(
+    app_name: str = typer.Argument(..., metavar="APP", help="The app's name (its infraspec's app key)."),
+    force: bool = typer.Option(False, "--force", help="Tear the app down first, then forge it afresh."),
+    yes: bool = YesOption,
+    spec: Optional[Path] = typer.Option(None, "--spec", help="The infraspec file [default: found by app name]."),
+    namespace: Optional[str] = NamespaceOption,
+    context: Optional[str] = ContextOption,
+    output: Output = OutputOption,
+    debug: bool = DebugOption,
+) -> None:
+    """Create the app's Deployment, Service, tunnel rule and DNS route, or its CronJob. Resumes a failed forge."""
+    with _handled(debug, output):
+        from norn import infraspec, operations
+
+        settings = _settings(namespace, context)
+        infraspec.check_app_name(app_name)
+        loaded, _path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
+        infraspec.check_forgeable(loaded, _path)
+        store = _store(settings)
+        peek = store.load(app_name)
+        if force and peek is not None and operations.has_work_to_undo(peek):
+            _confirm(yes, f"Tear down {app_name} and forge it afresh?", "--force")
+        with _sink(output) as sink:
+            outcome = operations.forge(loaded, settings, store, sink, _connector(settings), force=force)
+        _report(outcome, output)
+
+
+@app.command(epilog="Examples: norn teardown web · norn teardown web --yes --delete-volumes")
+def teardown(
+    app_name: str = typer.Argument(..., metavar="APP", help="The app to tear down."),
+    yes: bool = YesOption,
+    delete_volumes: bool = typer.Option(False, "--delete-volumes", help="Also delete the app's PersistentVolumeClaims and their data."),
+    namespace: Optional[str] = NamespaceOption,
+    context: Optional[str] = ContextOption,
+    output: Output = OutputOption,
+    debug: bool = DebugOption,
+) -> None:
+    """Remove what forge created, in reverse: DNS route, tunnel rule, Service, Deployment (volumes are kept)."""
+    with _handled(debug, output):
+        from norn import infraspec, operations
+
+        settings = _settings(None, context)
+        infraspec.check_app_name(app_name)
+        store = _store(settings)
+        peek = store.load(app_name)
+        if peek is not None and operations.has_work_to_undo(peek):
+            what = "and delete its volumes" if delete_volumes else "(volumes are kept)"
+            _confirm(yes, f"Tear down {app_name} {what}?", "teardown")
+        with _sink(output) as sink:
+            outcome = operations.teardown(
+                app_name, settings, store, sink, _connector(settings),
+                delete_volumes=delete_volumes, namespace_flag=namespace,
+            )
+        _report(outcome, output)
+
+
+@app.command(epilog="Examples: norn status · norn status web · norn status web --output json")
+def status(
+    app_name: Optional[str] = typer.Argument(None, metavar="[APP]", help="One app; all apps when left out."),
+    output: Output = OutputOption,
+    debug: bool = DebugOption,
+) -> None:
+    """Show where each app stands: status, the last run's steps, and what was created."""
+    with _handled(debug, output):
+        import json
+
+        from norn import render
+        from norn.state import ForgeState
+
+        settings = _settings(None, None)
+        store = _store(settings)
+        if app_name is not None:
+            from norn.infraspec import check_app_name
+
+            check_app_name(app_name)
+            state = store.load(app_name) or ForgeState(app_name)
+            if output is Output.json:
+                typer.echo(json.dumps(render.status_json(state), indent=2))
+            else:
+                render.render_status(state, _console())
+            return
+        states, problems = store.list()
+        if output is Output.json:
+            typer.echo(json.dumps(render.status_json(states), indent=2))
+        else:
+            render.render_status_table(states, _console())
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        if problems:
+            raise typer.Exit(Exit.USAGE)
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def _settings(namespace: str | None, context: str | None):
+    from norn import settings
+
+    return settings.load().with_flags(namespace=namespace, context=context)
+
+
+def _store(settings):
+    from norn.store.local import LocalStore
+
+    return LocalStore(settings.state_dir)
+
+
+def _connector(settings):
+    def connect():
+        from norn import cluster
+
+        return cluster.connect(settings.kubeconfig, settings.context)
+
+    return connect
+
+
+@contextmanager
+def _sink(output: Output):
+    """The event sink for this output, closed (live view stopped) before any error is printed."""
+    from norn.render import make_sink
+
+    sink = make_sink(output.value)
+    try:
+        yield sink
+    finally:
+        sink.close()
+
+
+def _console():
+    """A terminal gets rich's width; a pipe or CI log gets whole lines, never cut to 80 columns."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=512)
+
+
+def _confirm(yes: bool, question: str, what: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{what} needs confirmation and there is no terminal to ask", hint="pass --yes to confirm")
+    if not typer.confirm(question, default=False, err=True):
+        raise UsageError("not confirmed; nothing was changed")
+
+
+def _report(outcome, output: Output) -> None:
+    if not outcome.ran and outcome.message:
+        typer.echo(outcome.message, err=output is Output.json)
+
+
+class _handled:
+    """Map norn's errors to one line and an exit code; tracebacks only with --debug."""
+
+    def __init__(self, debug: bool, output: Output) -> None:
+        self.debug = debug
+        self.output = output
+        self.sink = None
+
+    def __enter__(self) -> "_handled":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or isinstance(exc, (typer.Exit, typer.Abort, SystemExit)):
+            return False
+        if isinstance(exc, KeyboardInterrupt):
+            typer.echo("interrupted; rerun the same command to resume", err=True)
+            raise typer.Exit(Exit.INTERRUPTED)
+        if not isinstance(exc, NornError):
+            return False  # a bug: let the traceback show
+        if self.debug:
+            traceback.print_exception(exc)
+        if isinstance(exc, StepFailed):
+            # The events already told the story; add how to go on.
+            typer.echo(f"hint: fix the cause, then rerun the same command to resume from {exc.step}", err=True)
+        else:
+            typer.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                typer.echo(f"hint: {exc.hint}", err=True)
+        raise typer.Exit(exc.exit_code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

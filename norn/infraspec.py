@@ -1,0 +1,1040 @@
+"""The infraspec as forge reads it: pydantic models, loading and discovery.
+
+The models are the contract other modules use (attribute names are snake_case;
+YAML keys are the camelCase aliases). Every rule of INFRASPEC.md is enforced by
+the models themselves; `load` adds what only the file knows: the line of each
+key, duplicate keys, YAML errors, and one clear line per problem in the form
+``<file>:<line>: <key.path>: <problem>``.
+
+Only pydantic, PyYAML and the standard library are imported: this module is on
+the fast path of `norn validate`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Callable, Literal, get_args
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+
+from norn.errors import SpecError
+
+SPEC_NAME = "infraspec.yaml"
+
+Role = Literal["webserver", "worker", "cron", "function"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+# What is valid, said once and reused in every message about it.
+DNS_LABEL = (
+    "a DNS-1123 label (lower-case letters, digits and '-', starting and ending "
+    "with a letter or digit, at most 63 characters)"
+)
+HOSTNAME = (
+    "a DNS hostname (DNS-1123 labels joined by dots, at least two labels, "
+    "at most 253 characters, such as mail.example.com)"
+)
+ENV_NAME = "an env var name (letters, digits and '_', not starting with a digit)"
+ABSOLUTE_PATH = "an absolute path (starting with '/')"
+QUANTITY = "a Kubernetes quantity such as 10Gi, 500Mi or 1G"
+PORT = "a whole number from 1 to 65535"
+REPLICAS = "a whole number, 0 or more"
+TIMEOUT = "a whole number of seconds greater than 0"
+CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+SCHEDULE = (
+    "a 5-field cron expression such as \"0 3 * * *\" (minute hour day-of-month month "
+    f"day-of-week) or one of {', '.join(CRON_MACROS)}"
+)
+ROLE = "one of " + ", ".join(ROLES)
+
+
+# --- value checks: pure, each returns the problem or None -------------------------
+
+_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUANTITY_RE = re.compile(
+    r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?:Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE][+-]?[0-9]+)?"
+)
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it, on one short line."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 80 else value[:60] + "...")
+    return str(value)
+
+
+def _is_whole(value: Any) -> bool:
+    """Strict int: YAML `true` and `"80"` are not numbers."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _got_number(value: Any) -> str:
+    """`got ...` for a field that wants a number, telling how to fix quoted numbers."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
+        return f"got the string {value!r}; write the number without quotes"
+    return f"got {_show(value)}"
+
+
+def _got_text(value: Any) -> str:
+    """`got ...` for a field that wants text."""
+    if isinstance(value, (bool, int, float)):
+        return f"got {_show(value)}, which is not a string"
+    return f"got {_show(value)}"
+
+
+def is_dns_label(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL_RE.fullmatch(value))
+
+
+def is_hostname(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 253:
+        return False
+    labels = value.split(".")
+    return len(labels) >= 2 and all(is_dns_label(label) for label in labels)
+
+
+def is_env_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ENV_NAME_RE.fullmatch(value))
+
+
+def _check_dns_label(value: Any) -> str | None:
+    return None if is_dns_label(value) else f"must be {DNS_LABEL}, {_got_text(value)}"
+
+
+def _check_hostname(value: Any) -> str | None:
+    return None if is_hostname(value) else f"must be {HOSTNAME}, {_got_text(value)}"
+
+
+def _check_role(value: Any) -> str | None:
+    if isinstance(value, str) and value in ROLES:
+        return None
+    return f"must be {ROLE}, {_got_text(value)}{_did_you_mean(value, ROLES)}"
+
+
+def _check_whole(low: int, high: int | None, wants: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if _is_whole(value) and value >= low and (high is None or value <= high):
+            return None
+        return f"must be {wants}, {_got_number(value)}"
+
+    return check
+
+
+def _check_healthcheck(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith("/"):
+        return None
+    return f"must be a path starting with '/', such as /health, {_got_text(value)}"
+
+
+def _check_non_empty(what: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, str) and value.strip():
+            return None
+        return f"must be a non-empty string ({what}), {_got_text(value)}"
+
+    return check
+
+
+def _check_env_name(value: Any) -> str | None:
+    return None if is_env_name(value) else f"must be {ENV_NAME}, {_got_text(value)}"
+
+
+def _check_absolute(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith("/"):
+        return None
+    return f"must be {ABSOLUTE_PATH}, {_got_text(value)}"
+
+
+def _check_quantity(value: Any) -> str | None:
+    if isinstance(value, str):
+        match = _QUANTITY_RE.fullmatch(value)
+        if match and float(match["number"]) > 0:
+            return None
+        return f"must be {QUANTITY} (more than 0), got {value!r}"
+    if _is_whole(value) or isinstance(value, float):
+        return f"must be {QUANTITY}, got the bare number {value!r}; give it a unit, such as {value}Gi"
+    return f"must be {QUANTITY}, got {_show(value)}"
+
+
+# --- cron --------------------------------------------------------------------------
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+@dataclass(frozen=True)
+class _CronField:
+    name: str
+    low: int
+    high: int
+    names: Mapping[str, int]
+
+    def takes(self) -> str:
+        names = " or names such as " + next(iter(self.names)).upper() if self.names else ""
+        return f"{self.low}-{self.high}{names}, '*', ranges a-b, steps */n and lists a,b"
+
+
+# The fields Kubernetes (robfig/cron's standard parser) accepts, in order.
+_CRON_FIELDS = (
+    _CronField("minute", 0, 59, {}),
+    _CronField("hour", 0, 23, {}),
+    _CronField("day-of-month", 1, 31, {}),
+    _CronField("month", 1, 12, {name: i for i, name in enumerate(_MONTHS, 1)}),
+    _CronField("day-of-week", 0, 6, {name: i for i, name in enumerate(_DAYS)}),
+)
+
+
+def _cron_value(text: str, cron: _CronField) -> int | None:
+    if re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    return cron.names.get(text.lower())
+
+
+def _cron_part_problem(part: str, cron: _CronField) -> str | None:
+    """One comma-separated entry of a field: `*`, `?`, `a` or `a-b`, each with an optional `/step`."""
+    if not part:
+        return "an empty list entry"
+    span, slash, step = part.partition("/")
+    if slash and not re.fullmatch(r"[0-9]+", step):
+        return f"the step {step!r} is not a whole number"
+    if slash and int(step) == 0:
+        return "a step must be 1 or more, got 0"
+    if span in ("*", "?"):
+        return None
+    first, dash, last = span.partition("-")
+    start = _cron_value(first, cron)
+    end = _cron_value(last, cron) if dash else (cron.high if slash else start)
+    for text, value in ((first, start), (last, end) if dash else (first, end)):
+        if value is None:
+            return f"{text!r} is not a number" + (" or name" if cron.names else "")
+        if not cron.low <= value <= cron.high:
+            return f"{value} is outside {cron.low}-{cron.high}"
+    if start > end:  # type: ignore[operator]
+        return f"the range {span!r} starts after it ends"
+    return None
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why Kubernetes would reject this CronJob schedule (one phrase), or None when it is valid."""
+    text = expression.strip()
+    if text.startswith("@"):
+        return None if text in CRON_MACROS else f"{text!r} is not a macro Kubernetes accepts"
+    if text.startswith(("TZ=", "CRON_TZ=")):
+        return "a time zone is not allowed in it (Kubernetes has a timeZone field for that)"
+    fields = text.split()
+    if len(fields) != 5:
+        return f"{expression!r} has {len(fields)} fields, not 5"
+    for cron, value in zip(_CRON_FIELDS, fields):
+        for part in value.split(","):
+            problem = _cron_part_problem(part, cron)
+            if problem:
+                return f"invalid {cron.name} field in {expression!r}: {problem}; {cron.name} takes {cron.takes()}"
+    return None
+
+
+def _check_schedule(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"must be {SCHEDULE}, {_got_text(value)}"
+    problem = cron_problem(value)
+    if problem is None:
+        return None
+    if problem.startswith("invalid"):
+        return problem
+    return f"must be {SCHEDULE}; {problem}"
+
+
+# --- pydantic glue: checks become validators, rules carry their key path ------------
+
+
+def _checked(check: Callable[[Any], str | None]) -> PlainValidator:
+    """A validator that replaces pydantic's coercion with our strict check and message."""
+
+    def validate(value: Any) -> Any:
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return PlainValidator(validate)
+
+
+class _QuoteIt(ValueError):
+    """A non-string env value: the loader adds the quoted form the user should write."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(f"must be a string, got {_show(value)}; quote it")
+        self.value = value
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (Mapping, list)):
+        raise ValueError(f"must be a string, got {_show(value)}")
+    raise _QuoteIt(value)
+
+
+class _Rule(ValueError):
+    """A rule across keys.
+
+    `loc` is the key path it is reported under, `at` the key whose line to show,
+    `about` the keys whose absence it complains of (a typo of one of those
+    already says it all).
+    """
+
+    def __init__(
+        self,
+        loc: tuple[str | int, ...],
+        message: str,
+        at: tuple[str | int, ...] | None = None,
+        about: tuple[tuple[str | int, ...], ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.at = loc if at is None else at
+        self.about = about
+
+    def under(self, prefix: tuple[str | int, ...]) -> "_Rule":
+        about = tuple(prefix + loc for loc in self.about)
+        return _Rule(prefix + self.loc, self.message, prefix + self.at, about)
+
+
+def _raise_first(rules: list[_Rule]) -> None:
+    if rules:
+        raise rules[0]
+
+
+AppName = Annotated[str, _checked(_check_dns_label)]
+ServiceName = Annotated[str, _checked(_check_dns_label)]
+Hostname = Annotated[str, _checked(_check_hostname)]
+RoleName = Annotated[Role, _checked(_check_role)]
+Port = Annotated[int, _checked(_check_whole(1, 65535, PORT))]
+Replicas = Annotated[int, _checked(_check_whole(0, None, REPLICAS))]
+Timeout = Annotated[int, _checked(_check_whole(1, None, TIMEOUT))]
+HealthPath = Annotated[str, _checked(_check_healthcheck)]
+DatabaseName = Annotated[str, _checked(_check_non_empty("the database name"))]
+Command = Annotated[str, _checked(_check_non_empty("run through /bin/sh -c"))]
+EnvName = Annotated[str, _checked(_check_env_name)]
+EnvValue = Annotated[str, PlainValidator(_env_value)]
+AbsolutePath = Annotated[str, _checked(_check_absolute)]
+Quantity = Annotated[str, _checked(_check_quantity)]
+Schedule = Annotated[str, _checked(_check_schedule)]
+
+
+# --- rules across keys: pure, over alias-keyed mappings (raw YAML or a model dump) ---
+
+
+def _hosts_rules(hosts: Mapping[str, Any]) -> list[_Rule]:
+    if hosts.get("external") is not None and hosts.get("internal") is None:
+        return [_Rule(("external",), "needs hosts.internal too, the Service the tunnel routes to",
+                      about=(("internal",),))]
+    return []
+
+
+def _volume_rules(volume: Mapping[str, Any]) -> list[_Rule]:
+    has_size, has_host = volume.get("size") is not None, volume.get("hostPath") is not None
+    if has_size and has_host:
+        return [_Rule((), "has both size and hostPath; give exactly one: size (a PersistentVolumeClaim) "
+                          "or hostPath (a host folder)")]
+    if not has_size and not has_host:
+        return [_Rule((), "needs exactly one of size (a quantity such as 10Gi: a PersistentVolumeClaim) "
+                          "or hostPath (an absolute host folder)", about=(("size",), ("hostPath",)))]
+    return []
+
+
+def _duplicates(items: list[Any], key: str | None, where: str) -> list[_Rule]:
+    """A rule for each repeated string (the item itself, or its `key`), naming the earlier one."""
+    first: dict[str, int] = {}
+    rules = []
+    for i, item in enumerate(items):
+        if key is None:
+            value, loc = item, (i,)
+        else:
+            value, loc = (item.get(key) if isinstance(item, Mapping) else None), (i, key)
+        if not isinstance(value, str):
+            continue  # a wrongly typed value is reported by its own check
+        if value in first:
+            earlier = f"{where}[{first[value]}]" + (f".{key}" if key else "")
+            rules.append(_Rule(loc, f"{value!r} is already used by {earlier}; each must be unique"))
+        else:
+            first[value] = i
+    return rules
+
+
+def _spec_rules(spec: Mapping[str, Any]) -> list[_Rule]:
+    """Every rule that spans keys, tolerant of wrongly typed values (they are reported elsewhere)."""
+    rules: list[_Rule] = []
+    role = spec.get("role")
+    if role == "webserver" and spec.get("port") is None:
+        rules.append(_Rule(("port",), f"required when role is webserver; {PORT}", ("role",), (("port",),)))
+    if role == "cron" and spec.get("schedule") is None:
+        rules.append(_Rule(("schedule",), f"required when role is cron; {SCHEDULE}", ("role",), (("schedule",),)))
+    if role == "cron" and spec.get("command") is None:
+        rules.append(_Rule(("command",), "required when role is cron; the command a run executes "
+                                         "through /bin/sh -c", ("role",), (("command",),)))
+    hosts = spec.get("hosts")
+    if isinstance(hosts, Mapping):
+        rules += [rule.under(("hosts",)) for rule in _hosts_rules(hosts)]
+    secrets = spec.get("secrets")
+    if isinstance(secrets, list):
+        rules += [rule.under(("secrets",)) for rule in _duplicates(secrets, None, "secrets")]
+    volumes = spec.get("volumes")
+    if isinstance(volumes, list):
+        for i, volume in enumerate(volumes):
+            if isinstance(volume, Mapping):
+                rules += [rule.under(("volumes", i)) for rule in _volume_rules(volume)]
+        for key in ("name", "mountPath"):
+            rules += [rule.under(("volumes",)) for rule in _duplicates(volumes, key, "volumes")]
+    return rules
+
+
+# --- the models ------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    """Unknown keys are rejected: a typo must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Hosts(_Strict):
+    model_config = ConfigDict(extra="forbid")
+
+    internal: ServiceName | None = None  # name of the ClusterIP Service
+    external: Hostname | None = None  # public hostname routed through the tunnel
+
+    @model_validator(mode="after")
+    def _external_needs_internal(self) -> "Hosts":
+        _raise_first(_hosts_rules(self.model_dump()))
+        return self
+
+
+class Postgres(_Strict):
+    database: DatabaseName = Field(description="a non-empty string, the database name")
+
+
+class Kv(_Strict):
+    """Owned by another pipeline: accepted, not acted on."""
+
+    namespace: Any = None
+
+
+class Events(_Strict):
+    """Owned by another pipeline: accepted, not acted on."""
+
+    topics: Any = None
+
+
+class Storage(_Strict):
+    """Owned by another pipeline: accepted, not acted on."""
+
+    bucket: Any = None
+    provider: Any = None
+
+
+class Services(_Strict):
+    postgres: Postgres | None = None
+    kv: Kv | None = None
+    events: Events | None = None
+    storage: Storage | None = None
+
+    @field_validator("postgres", mode="before")
+    @classmethod
+    def _postgres_needs_a_database(cls, value: Any) -> Any:
+        # An empty `postgres:` most likely means a forgotten database, not "no database".
+        if value is None:
+            raise ValueError("must be a mapping with database: <name>; remove postgres if the app needs no database")
+        return value
+
+
+class Volume(_Strict):
+    name: ServiceName = Field(description=DNS_LABEL)
+    mount_path: AbsolutePath = Field(alias="mountPath", description=ABSOLUTE_PATH)
+    size: Quantity | None = None  # a PVC named <app>-<name>
+    host_path: AbsolutePath | None = Field(default=None, alias="hostPath")
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> "Volume":
+        _raise_first(_volume_rules(self.model_dump(by_alias=True)))
+        return self
+
+
+class Build(_Strict):
+    """Owned by the build pipeline."""
+
+    dockerfile: Any = None
+    test: Any = None
+
+
+class Repo(_Strict):
+    """Owned by the deploy pipeline."""
+
+    url: Any = None
+    branch: Any = None
+    auto_deploy: Any = Field(default=None, alias="autoDeploy")
+    repo_web: Any = Field(default=None, alias="repoWeb")
+    webhook_secret: Any = Field(default=None, alias="webhookSecret")
+
+
+class Migrations(_Strict):
+    """Owned by the migrations pipeline."""
+
+    command: Any = None
+    database: Any = None
+
+
+class Artifacts(_Strict):
+    retain: Any = None
+
+
+class Alerts(_Strict):
+    window: Any = None
+    threshold: Any = None
+
+
+class FunctionSection(_Strict):
+    """Owned by the function pipeline."""
+
+    timeout: Any = None
+    trigger: Any = None
+    memory: Any = None
+
+
+class Target(_Strict):
+    worker: Any = None
+    capabilities: Any = None
+
+
+class Infraspec(_Strict):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    app: AppName = Field(description=DNS_LABEL)
+    role: RoleName = Field(description=ROLE)
+    port: Port | None = None
+    healthcheck: HealthPath | None = None
+    replicas: Replicas = 1
+    hosts: Hosts = Field(default_factory=Hosts)
+    services: Services = Field(default_factory=Services)
+    secrets: list[EnvName] = Field(default_factory=list, description="a list of env var names")
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict, description="a mapping of env var names to strings"
+    )
+    volumes: list[Volume] = Field(
+        default_factory=list, description="a list of volumes, each with name, mountPath and size or hostPath"
+    )
+    schedule: Schedule | None = None
+    command: Command | None = None
+    timeout: Timeout = 300
+
+    # Keys other pipelines own: accepted, not acted on.
+    core: Any = None
+    build: Build | None = None
+    repo: Repo | None = None
+    migrations: Migrations | None = None
+    artifacts: Artifacts | None = None
+    alerts: Alerts | None = None
+    runtime: Any = None
+    deploy: Any = None
+    function: FunctionSection | None = None
+    target: Target | None = None
+
+    @model_validator(mode="after")
+    def _rules_across_keys(self) -> "Infraspec":
+        _raise_first(_spec_rules(self.model_dump(by_alias=True)))
+        return self
+
+    @property
+    def is_cron(self) -> bool:
+        return self.role == "cron"
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+class InfraspecInvalid(SpecError):
+    """An infraspec with problems: the message is the first, `problems` has them all."""
+
+    def __init__(self, problems: list[str], hint: str | None = None) -> None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more, hint)
+        self.problems = list(problems)
+
+
+Loc = tuple[str | int, ...]
+
+
+def _dotted(loc: Loc) -> str:
+    """`volumes[1].mountPath`; odd keys quoted so the line stays readable."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            name = part if re.fullmatch(r"[\w-]+", part) else repr(part)
+            text += f".{name}" if text else name
+    return text
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n"))
+
+
+# --- from YAML to data, with the line of every key ------------------------------------
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)
+
+
+class _YamlProblem(Exception):
+    def __init__(self, node: yaml.Node, message: str, loc: Loc = ()) -> None:
+        super().__init__(message)
+        self.line = node.start_mark.line + 1
+        self.message = message
+        self.loc = loc
+
+
+@dataclass
+class _Document:
+    """The file's data with, for each key path, its 1-based line and (for scalars) its text."""
+
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+    texts: dict[Loc, str] = field(default_factory=dict)
+    duplicates: list[tuple[Loc, int, int]] = field(default_factory=list)
+
+    def line(self, loc: Loc) -> int:
+        """The line of `loc`, or of its nearest enclosing key when it is absent."""
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return 1
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain data, noting lines and duplicate keys on the way.
+
+    Keys are taken as written (`ON:` is the name "ON", not YAML 1.1's true).
+    """
+
+    def __init__(self, loader: yaml.SafeLoader, document: _Document) -> None:
+        self._loader = loader
+        self._doc = document
+        self._active: set[int] = set()
+        self._built: dict[int, Any] = {}
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        key = id(node)
+        if key in self._active:
+            raise _YamlProblem(node, "an alias refers to itself; values cannot be recursive", loc)
+        if key in self._built:  # an alias: same value, lines stay where it was defined
+            return self._built[key]
+        self._active.add(key)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                value = self._mapping(node, loc)
+            elif isinstance(node, yaml.SequenceNode):
+                value = self._sequence(node, loc)
+            else:
+                value = self._scalar(node, loc)
+        finally:
+            self._active.discard(key)
+        self._built[key] = value
+        return value
+
+    def _check_tag(self, node: yaml.Node, loc: Loc) -> None:
+        if node.tag not in _COLLECTION_TAGS:
+            raise _YamlProblem(node, f"the YAML tag {node.tag} is not supported here", loc)
+
+    def _key(self, node: yaml.Node, loc: Loc) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise _YamlProblem(node, "a key must be a plain name, not a list or mapping", loc)
+        return node.value
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        self._check_tag(node, loc)
+        first_line: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            name, line = self._key(key_node, loc), key_node.start_mark.line + 1
+            if name in first_line:
+                self._doc.duplicates.append((loc + (name,), line, first_line[name]))
+            else:
+                first_line[name] = line
+        self._loader.flatten_mapping(node)  # `<<: *base` merges; own keys come last and win
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            name = self._key(key_node, loc)
+            self._doc.lines[loc + (name,)] = key_node.start_mark.line + 1
+            result[name] = self.build(value_node, loc + (name,))
+        return result
+
+    def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:
+        self._check_tag(node, loc)
+        items = []
+        for i, item in enumerate(node.value):
+            self._doc.lines[loc + (i,)] = item.start_mark.line + 1
+            items.append(self.build(item, loc + (i,)))
+        return items
+
+    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
+        self._doc.texts[loc] = node.value
+        try:
+            return self._loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise _YamlProblem(node, f"cannot read this value: {problem}", loc) from None
+
+
+def _problem(name: str, line: int, loc: Loc, message: str) -> str:
+    where = f"{_dotted(loc)}: " if loc else ""
+    return _one_line(f"{name}:{line}: {where}{message}")
+
+
+def _parse(text: str, name: str) -> _Document:
+    """YAML text -> data and lines; syntax, emptiness, shape and duplicate keys are problems."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
+            raise InfraspecInvalid([f"{name}:1: the file is empty; an infraspec needs at least app and role"])
+        if not isinstance(root, yaml.MappingNode):
+            kind = "a list" if isinstance(root, yaml.SequenceNode) else repr(root.value)
+            raise InfraspecInvalid(
+                [_problem(name, root.start_mark.line + 1, (), f"the top level must be a mapping of keys "
+                                                             f"(app: ..., role: ...), got {kind}")]
+            )
+        document = _Document(data=None, lines={(): root.start_mark.line + 1})
+        document.data = _Builder(loader, document).build(root, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        what = exc.problem or exc.context or "cannot parse"
+        if exc.problem and exc.context:
+            started = f" started on line {exc.context_mark.line + 1}" if exc.context_mark else ""
+            what = f"{exc.problem} ({exc.context}{started})"
+        if (exc.problem or "").startswith("but found another document"):
+            what = "a second YAML document starts here; an infraspec is a single document"
+        raise InfraspecInvalid([_one_line(f"{name}{line}: YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise InfraspecInvalid([_one_line(f"{name}: YAML error: {exc}")]) from None
+    except _YamlProblem as exc:
+        raise InfraspecInvalid([_problem(name, exc.line, exc.loc, exc.message)]) from None
+    finally:
+        loader.dispose()
+    if document.duplicates:
+        raise InfraspecInvalid(
+            [
+                _problem(name, line, loc, f"duplicate key (first set on line {first}); keep only one")
+                for loc, line, first in sorted(document.duplicates, key=lambda dup: dup[1])
+            ]
+        )
+    return document
+
+
+# --- from pydantic's errors to our lines ----------------------------------------------
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside `X | None`, `list[X]` or `Annotated[X, ...]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        model = _model_in(arg)
+        if model is not None:
+            return model
+    return None
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _field(model: type[BaseModel], key: str) -> FieldInfo | None:
+    for name, info in model.model_fields.items():
+        if (info.alias or name) == key:
+            return info
+    return None
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Infraspec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = _field(model, part) if model is not None else None
+        model = _model_in(info.annotation) if info is not None else None
+    return model
+
+
+def _describe(loc: Loc, fallback: str) -> str:
+    """What would be valid at `loc`: the field's description, else the keys its mapping takes."""
+    parent = _model_at(loc[:-1]) if loc else None
+    info = _field(parent, loc[-1]) if parent is not None and isinstance(loc[-1], str) else None
+    if info is not None and info.description:
+        return info.description
+    model = _model_at(loc)
+    if model is not None:
+        return "a mapping with keys " + ", ".join(_keys(model))
+    return fallback
+
+
+def _closest(word: Any, choices: tuple[str, ...] | list[str]) -> str | None:
+    """The choice `word` is most likely a typo of (case-insensitive), if one is close."""
+    if not isinstance(word, str):
+        return None
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def _did_you_mean(word: Any, choices: tuple[str, ...] | list[str]) -> str:
+    meant = _closest(word, choices)
+    return f"; did you mean {meant!r}?" if meant else ""
+
+
+def _unknown_key(loc: Loc) -> tuple[str, str | None]:
+    """The message for an unknown key, and the valid key it probably means."""
+    model = _model_at(loc[:-1])
+    valid = _keys(model) if model is not None else []
+    meant = _closest(loc[-1], valid)
+    if meant:
+        return f"unknown key; did you mean {meant!r}?", meant
+    return "unknown key; valid keys here are " + ", ".join(valid), None
+
+
+_MAPPING_ERRORS = {"model_type", "model_attributes_type", "dict_type", "mapping_type"}
+
+
+@dataclass(frozen=True)
+class _Found:
+    loc: Loc
+    message: str
+    at: Loc
+    about: tuple[Loc, ...] = ()  # keys whose absence this is about
+    meant: Loc | None = None  # for an unknown key: the valid key it is a typo of
+
+
+def _from_pydantic(exc: ValidationError, doc: _Document) -> list[_Found]:
+    found = []
+    for error in exc.errors():
+        loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
+        cause = error.get("ctx", {}).get("error")
+        value = error.get("input")
+        if isinstance(cause, _Rule):
+            rule = cause.under(loc)
+            found.append(_Found(rule.loc, rule.message, rule.at, rule.about))
+            continue
+        if isinstance(cause, _QuoteIt):
+            text = doc.texts.get(loc, "")
+            message = f"{cause}: {loc[-1]}: {json.dumps(text)}"
+        elif isinstance(cause, Exception):
+            message = str(cause)
+        elif error["type"] == "missing":
+            found.append(_Found(loc, f"required; {_describe(loc, 'a value')}", loc, about=(loc,)))
+            continue
+        elif error["type"] == "extra_forbidden":
+            message, meant = _unknown_key(loc)
+            found.append(_Found(loc, message, loc, meant=loc[:-1] + (meant,) if meant else None))
+            continue
+        elif error["type"] in _MAPPING_ERRORS:
+            message = f"must be {_describe(loc, 'a mapping')}, got {_show(value)}"
+        elif error["type"] == "list_type":
+            message = f"must be {_describe(loc, 'a list')}, got {_show(value)}"
+        else:
+            message = error["msg"]
+        found.append(_Found(loc, message, loc))
+    return found
+
+
+def _validate(doc: _Document, name: str) -> Infraspec:
+    """The model from the data, or InfraspecInvalid with every problem, sorted by line."""
+    try:
+        return Infraspec.model_validate(doc.data)
+    except ValidationError as exc:
+        found = _from_pydantic(exc, doc)
+    # A model whose fields failed never ran its rules across keys: run them on the raw data.
+    found += [_Found(rule.loc, rule.message, rule.at, rule.about) for rule in _spec_rules(doc.data)]
+    # `replcas: 2` says "did you mean 'replicas'?"; "replicas: required" would only repeat it.
+    meant = {item.meant for item in found if item.meant is not None}
+    seen: set[tuple[str, str]] = set()
+    lines: list[tuple[int, str]] = []
+    for item in found:
+        key = (_dotted(item.loc), item.message)
+        if key not in seen and not meant.intersection(item.about):
+            seen.add(key)
+            line = doc.line(item.at)
+            lines.append((line, _problem(name, line, item.loc, item.message)))
+    lines.sort(key=lambda pair: pair[0])  # stable: same-line problems keep their order
+    raise InfraspecInvalid([text for _, text in lines])
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: cannot read it: not UTF-8 text") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+
+
+def load(path: Path) -> Infraspec:
+    """Read and validate one infraspec file (raises SpecError; InfraspecInvalid for its content)."""
+    name = str(path)
+    return _validate(_parse(_read(path), name), name)
+
+
+def check_app_name(name: str) -> None:
+    """The APP argument names files and objects: reject anything but a DNS-1123 label early."""
+    if not is_dns_label(name):
+        raise SpecError(
+            f"{name!r} is not a valid app name: it must be {DNS_LABEL}",
+            hint="use the app key of the app's infraspec.yaml, such as mail-agent",
+        )
+
+
+def check_forgeable(spec: Infraspec, path: Path) -> None:
+    """forge provisions webservers, workers and cron apps; functions go through their own pipeline."""
+    if spec.role == "function":
+        raise SpecError(
+            f"{path}: role is function: forge does not provision functions, "
+            "they are deployed by the function pipeline",
+            hint="forge handles roles webserver, worker and cron",
+        )
+
+
+# --- discovery -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Peek:
+    """What a quick look at a candidate file says, never raising: its app, or why there is none."""
+
+    app: str | None
+    note: str
+
+
+def _peek(path: Path) -> _Peek:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return _Peek(None, "no such file")
+    except (OSError, UnicodeDecodeError):
+        return _Peek(None, "cannot be read")
+    except Exception:  # noqa: BLE001 - any broken YAML just means "not this app"
+        return _Peek(None, "not valid YAML")
+    app = data.get("app") if isinstance(data, dict) else None
+    if isinstance(app, str):
+        return _Peek(app, f"its app is {app!r}")
+    return _Peek(None, "no app key in it")
+
+
+def _app_mismatch(path: Path, found: str, app: str) -> SpecError:
+    return SpecError(
+        f"{path}: its app is {found!r}, but the app asked for is {app!r}",
+        hint=f"run it for {found!r}, or fix the app key in {path}",
+    )
+
+
+def _given(app: str, spec_path: Path, cwd: Path) -> Path:
+    path = cwd / spec_path
+    if path.is_dir():
+        raise SpecError(
+            f"{spec_path}: is a folder; --spec takes the infraspec file itself",
+            hint=f"try --spec {spec_path / SPEC_NAME}",
+        )
+    if not path.exists():
+        raise SpecError(f"{spec_path}: no such file (given with --spec)")
+    peek = _peek(path)
+    if peek.app is not None and peek.app != app:
+        raise _app_mismatch(path, peek.app, app)
+    return path
+
+
+def _candidates(apps_dir: Path) -> list[Path]:
+    try:
+        return sorted(apps_dir.glob(f"*/{SPEC_NAME}"))
+    except OSError:
+        return []
+
+
+def find(app: str, *, spec_path: Path | None, apps_dir: Path, cwd: Path) -> Path:
+    """Where the infraspec of `app` is, in the order INFRASPEC.md gives (SpecError if nowhere)."""
+    check_app_name(app)
+    if spec_path is not None:
+        return _given(app, spec_path, cwd)
+    looked = []
+
+    here = cwd / SPEC_NAME
+    peek = _peek(here)
+    if peek.app == app:
+        return here
+    looked.append(f"{here} ({peek.note})")
+
+    apps_dir = cwd / apps_dir.expanduser()
+    own = apps_dir / app / SPEC_NAME
+    if own.is_file():
+        peek = _peek(own)
+        if peek.app is not None and peek.app != app:
+            raise _app_mismatch(own, peek.app, app)
+        return own  # a broken file is reported by load, with its line
+    looked.append(f"{own} (no such file)")
+
+    candidates = _candidates(apps_dir)
+    matches = [path for path in candidates if _peek(path).app == app]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise SpecError(
+            f"app {app!r} is declared by more than one infraspec: " + ", ".join(map(str, matches)),
+            hint="pick one with --spec PATH, or fix the app key of the others",
+        )
+    if not apps_dir.is_dir():
+        looked.append(f"{apps_dir}/*/{SPEC_NAME} (no such folder)")
+    else:
+        looked.append(f"{apps_dir}/*/{SPEC_NAME} ({len(candidates)} files, none with app {app!r})")
+    raise SpecError(
+        f"no infraspec for app {app!r}; looked at " + "; ".join(looked),
+        hint=f"pass --spec PATH, or set NORN_APPS_DIR to the folder holding the app folders (now {apps_dir})",
+    )
+
+
+def find_and_load(app: str, *, spec_path: Path | None, apps_dir: Path, cwd: Path) -> tuple[Infraspec, Path]:
+    """Find the infraspec of `app`, load it, and make sure it is that app's."""
+    path = find(app, spec_path=spec_path, apps_dir=apps_dir, cwd=cwd)
+    spec = load(path)
+    if spec.app != app:
+        raise _app_mismatch(path, spec.app, app)
+    return spec, path

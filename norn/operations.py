@@ -1,0 +1,125 @@
+"""forge, teardown and force re-forge: the seed's state machine in use.
+
+Each operation holds the app's lock for its whole run, loads the state,
+decides from the state what to run, and hands the steps to the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from norn import pipeline
+from norn.errors import UsageError
+from norn.events import Sink
+from norn.pipeline import Context, Step
+from norn.state import ForgeState, ForgeStatus
+from norn.steps.cron import RegisterCron, UnregisterCron
+from norn.steps.deployment import CreateDeployment, DeleteDeployment
+from norn.steps.dns import CreateDnsRoute, RemoveDnsRoute
+from norn.steps.service import CreateService, DeleteService
+from norn.steps.tunnel import PatchCloudflared, RestartCloudflared, UnpatchCloudflared
+
+if TYPE_CHECKING:
+    from norn.cluster import Cluster
+    from norn.infraspec import Infraspec
+    from norn.settings import Settings
+    from norn.store import StateStore
+
+
+def forge_steps(spec: "Infraspec") -> list[Step]:
+    if spec.is_cron:
+        return [RegisterCron()]
+    return [CreateDeployment(), CreateService(), PatchCloudflared(), CreateDnsRoute(), RestartCloudflared()]
+
+
+def teardown_steps(state: ForgeState) -> list[Step]:
+    if state.resources.get("cronJob"):
+        return [UnregisterCron()]
+    return [RemoveDnsRoute(), UnpatchCloudflared(), RestartCloudflared(), DeleteService(), DeleteDeployment()]
+
+
+@dataclass
+class Outcome:
+    """What an operation did, for the CLI to report. ``ran`` is False when there was nothing to do."""
+
+    ran: bool
+    message: str = ""
+
+
+def current(store: "StateStore", app: str) -> ForgeState:
+    """The app's state; one left mid-run by a killed process counts as failed (the caller holds the lock)."""
+    state = store.load(app) or ForgeState(app)
+    if state.status in (ForgeStatus.FORGING, ForgeStatus.TEARING_DOWN):
+        state.status = ForgeStatus.FORGE_FAILED
+        state.error = state.error or "the previous run was interrupted"
+    return state
+
+
+def has_work_to_undo(state: ForgeState) -> bool:
+    return state.status != ForgeStatus.UNFORGED
+
+
+def forge(
+    spec: "Infraspec",
+    settings: "Settings",
+    store: "StateStore",
+    sink: Sink,
+    connect: Callable[[], "Cluster"],
+    *,
+    force: bool = False,
+) -> Outcome:
+    app = spec.app
+    with store.lock(app):
+        state = current(store, app)
+        if state.status == ForgeStatus.FORGED and not force:
+            return Outcome(False, f"{app} is already forged; run norn forge {app} --force to tear it down and forge it afresh")
+        if not force:
+            _check_namespace(state, settings)
+        ctx = Context(app, settings, state, spec=spec, connect=connect)
+        ctx.cluster  # load credentials before any step: a bad kubeconfig changes nothing
+        if force and state.status != ForgeStatus.UNFORGED:
+            pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
+            state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
+        state.resources["namespace"] = settings.namespace
+        pipeline.run("forge", forge_steps(spec), ctx, store, sink)
+        return Outcome(True)
+
+
+def teardown(
+    app: str,
+    settings: "Settings",
+    store: "StateStore",
+    sink: Sink,
+    connect: Callable[[], "Cluster"],
+    *,
+    delete_volumes: bool = False,
+    namespace_flag: str | None = None,
+) -> Outcome:
+    with store.lock(app):
+        state = current(store, app)
+        if not has_work_to_undo(state):
+            return Outcome(False, f"{app}: nothing to tear down (it is not forged)")
+        recorded = state.resources.get("namespace")
+        if namespace_flag and recorded and namespace_flag != recorded:
+            raise UsageError(
+                f"{app} was forged in namespace {recorded}, not {namespace_flag}",
+                hint=f"run norn teardown {app} without --namespace, or with --namespace {recorded}",
+            )
+        ctx = Context(app, settings, state, delete_volumes=delete_volumes, connect=connect)
+        ctx.cluster  # load credentials before any step: a bad kubeconfig changes nothing
+        pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
+        state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
+        store.save(state)
+        return Outcome(True)
+
+
+def _check_namespace(state: ForgeState, settings: "Settings") -> None:
+    recorded = state.resources.get("namespace")
+    has_objects = any(k for k in state.resources if k not in ("namespace", "keptVolumes"))
+    if recorded and has_objects and recorded != settings.namespace and state.status != ForgeStatus.UNFORGED:
+        raise UsageError(
+            f"{state.app} has objects in namespace {recorded}; this run would forge into {settings.namespace}",
+            hint=f"pass --namespace {recorded} to resume, or norn teardown {state.app} first",
+        )
+

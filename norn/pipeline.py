@@ -1,0 +1,150 @@
+"""The runner: ordered steps, each skipped, run, completed or failed.
+
+After every step the state is saved, so a killed run is resumed from what the
+state records. Every observable thing leaves as an Event; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Protocol
+
+from norn import events
+from norn.errors import NornError, StepFailed
+from norn.events import Event, Sink
+from norn.state import ForgeState, ForgeStatus, StepRecord
+
+if TYPE_CHECKING:
+    from norn.cluster import Cluster
+    from norn.infraspec import Infraspec
+    from norn.settings import Settings
+    from norn.store import StateStore
+
+
+class Skip(Exception):
+    """Raised by a step's run() when it finds, only by looking, that nothing is to be done."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Context:
+    """What steps work with. ``cluster`` is connected lazily: a fully skipped run never connects."""
+
+    app: str
+    settings: "Settings"
+    state: ForgeState
+    spec: "Infraspec | None" = None
+    delete_volumes: bool = False
+    connect: Callable[[], "Cluster"] | None = None
+    _cluster: "Cluster | None" = field(default=None, repr=False)
+
+    @property
+    def resources(self) -> dict:
+        return self.state.resources
+
+    @property
+    def namespace(self) -> str:
+        return self.state.resources.get("namespace") or self.settings.namespace
+
+    @property
+    def cluster(self) -> "Cluster":
+        if self._cluster is None:
+            assert self.connect is not None, "no cluster connection configured"
+            self._cluster = self.connect()
+        return self._cluster
+
+
+class Step(Protocol):
+    name: str
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        """Why this step has nothing to do, decided from the spec and the state alone."""
+
+    def run(self, ctx: Context) -> str:
+        """Do the work, record it in ctx.state.resources, and say what was done."""
+
+
+OUTCOME = {"forge": ForgeStatus.FORGED, "teardown": ForgeStatus.UNFORGED}
+IN_PROGRESS = {"forge": ForgeStatus.FORGING, "teardown": ForgeStatus.TEARING_DOWN}
+
+
+def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", sink: Sink) -> None:
+    """Run the steps in order; raise StepFailed (state saved as forge_failed) at the first failure."""
+    state = ctx.state
+    emit = _emitter(operation, ctx.app, sink)
+    emit("queued", {"app": ctx.app})
+    state.move_to(IN_PROGRESS[operation])
+    state.operation = operation
+    state.steps = []
+    state.error = None
+    state.started_at = events.rfc3339(events.now())
+    state.finished_at = None
+    store.save(state)
+
+    for step in steps:
+        record = StepRecord(step.name, events.RUNNING)
+        state.steps.append(record)
+        reason = step.skip_reason(ctx)
+        if reason is None:
+            emit("step", {"step": step.name, "status": events.RUNNING})
+            store.save(state)
+            started = time.monotonic()
+            try:
+                record.output = step.run(ctx)
+                record.status = events.COMPLETED
+            except Skip as skip:
+                record.status, reason = events.SKIPPED, skip.reason
+            except (NornError, KeyboardInterrupt) as exc:
+                error = exc.message if isinstance(exc, NornError) else "interrupted"
+                if isinstance(exc, NornError) and exc.hint:
+                    error = f"{error} (hint: {exc.hint})"
+                _fail(state, record, error, started, store)
+                emit("step", _step_payload(record))
+                emit("failed", {"step": step.name, "error": error})
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                raise StepFailed(step.name, error) from exc
+            record.duration_ms = _elapsed_ms(started)
+        if reason is not None:
+            record.status, record.output = events.SKIPPED, reason
+        store.save(state)
+        emit("step", _step_payload(record))
+
+    state.move_to(OUTCOME[operation])
+    state.finished_at = events.rfc3339(events.now())
+    store.save(state)
+    emit("completed", {})
+
+
+def _fail(state: ForgeState, record: StepRecord, error: str, started: float, store: "StateStore") -> None:
+    record.status = events.FAILED
+    record.output = error
+    record.duration_ms = _elapsed_ms(started)
+    state.error = f"{record.step}: {error}"
+    state.move_to(ForgeStatus.FORGE_FAILED)
+    state.finished_at = events.rfc3339(events.now())
+    store.save(state)
+
+
+def _step_payload(record: StepRecord) -> dict:
+    payload: dict = {"step": record.step, "status": record.status}
+    if record.output:
+        payload["output"] = record.output
+    if record.duration_ms is not None:
+        payload["durationMs"] = record.duration_ms
+    return payload
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _emitter(operation: str, app: str, sink: Sink) -> Callable[[str, dict], None]:
+    def emit(kind: str, payload: dict) -> None:
+        sink.emit(Event(f"{operation}.{kind}", app, payload))
+
+    return emit

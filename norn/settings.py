@@ -1,0 +1,105 @@
+"""NORN_* environment and command-line flags, resolved once into Settings.
+
+Flags override the environment; the environment overrides the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+from norn.errors import UsageError
+
+DEFAULTS = {
+    "NORN_APPS_DIR": "~/projects",
+    "NORN_NAMESPACE": "default",
+    "NORN_TUNNEL_NAME": "norn",
+    "NORN_CLOUDFLARED_NAMESPACE": "cloudflared",
+    "NORN_CLOUDFLARED_DEPLOYMENT": "cloudflared",
+    "NORN_CLOUDFLARED_CONFIGMAP": "cloudflared",
+    "NORN_PG_HOST": "postgres",
+    "NORN_PG_PORT": "5432",
+    "NORN_PG_USER": "norn",
+}
+
+CLOUDFLARED_CONFIG_KEY = "config.yaml"
+CLOUDFLARED_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    apps_dir: Path
+    state_dir: Path
+    namespace: str
+    tunnel_name: str
+    cloudflared_namespace: str
+    cloudflared_deployment: str
+    cloudflared_configmap: str
+    pg_host: str
+    pg_port: int
+    pg_user: str
+    kubeconfig: str | None = None  # None: the client's default (KUBECONFIG, ~/.kube/config, in-cluster)
+    context: str | None = None
+    cloudflared_timeout: float = CLOUDFLARED_TIMEOUT_SECONDS
+
+    def with_flags(self, *, namespace: str | None = None, context: str | None = None) -> "Settings":
+        changes = {}
+        if namespace:
+            changes["namespace"] = namespace
+        if context:
+            changes["context"] = context
+        return replace(self, **changes) if changes else self
+
+
+def default_state_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("norn", appauthor=False)) / "state"
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        value = env.get(name, "").strip()
+        return value or DEFAULTS[name]
+
+    port_text = get("NORN_PG_PORT")
+    try:
+        pg_port = int(port_text)
+        if not 1 <= pg_port <= 65535:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"NORN_PG_PORT={port_text!r} is not a port number",
+            hint="set it to a whole number from 1 to 65535",
+        ) from None
+
+    timeout_text = env.get("NORN_CLOUDFLARED_TIMEOUT", "").strip() or str(CLOUDFLARED_TIMEOUT_SECONDS)
+    try:
+        cloudflared_timeout = float(timeout_text)
+        if not cloudflared_timeout > 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"NORN_CLOUDFLARED_TIMEOUT={timeout_text!r} is not a number of seconds",
+            hint="set it to a positive number, such as 60",
+        ) from None
+
+    state_dir = env.get("NORN_STATE_DIR", "").strip()
+    return Settings(
+        apps_dir=Path(get("NORN_APPS_DIR")).expanduser(),
+        state_dir=Path(state_dir).expanduser() if state_dir else default_state_dir(),
+        namespace=get("NORN_NAMESPACE"),
+        tunnel_name=get("NORN_TUNNEL_NAME"),
+        cloudflared_namespace=get("NORN_CLOUDFLARED_NAMESPACE"),
+        cloudflared_deployment=get("NORN_CLOUDFLARED_DEPLOYMENT"),
+        cloudflared_configmap=get("NORN_CLOUDFLARED_CONFIGMAP"),
+        pg_host=get("NORN_PG_HOST"),
+        pg_port=pg_port,
+        pg_user=get("NORN_PG_USER"),
+        kubeconfig=env.get("KUBECONFIG") or None,
+        cloudflared_timeout=cloudflared_timeout,
+    )

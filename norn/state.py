@@ -1,0 +1,123 @@
+"""An app's forge state: the seed's state machine and what a run records.
+
+The state is a plain JSON document (see ``ForgeState.to_json``); the store
+decides where it lives. ``resources`` records what norn created and what is
+present now, so resume and teardown decide from it, never from step counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from norn.errors import StateError
+
+FORMAT_VERSION = 1
+
+
+class ForgeStatus(StrEnum):
+    UNFORGED = "unforged"
+    FORGING = "forging"
+    FORGED = "forged"
+    FORGE_FAILED = "forge_failed"
+    TEARING_DOWN = "tearing_down"
+
+
+# The seed's diagram: where each status may go next.
+TRANSITIONS: dict[ForgeStatus, frozenset[ForgeStatus]] = {
+    ForgeStatus.UNFORGED: frozenset({ForgeStatus.FORGING}),
+    ForgeStatus.FORGING: frozenset({ForgeStatus.FORGED, ForgeStatus.FORGE_FAILED}),
+    ForgeStatus.FORGE_FAILED: frozenset({ForgeStatus.FORGING, ForgeStatus.TEARING_DOWN}),
+    ForgeStatus.FORGED: frozenset({ForgeStatus.TEARING_DOWN}),
+    ForgeStatus.TEARING_DOWN: frozenset({ForgeStatus.UNFORGED, ForgeStatus.FORGE_FAILED, ForgeStatus.FORGING}),
+}
+
+# Keys of ``resources`` (camelCase, as in the JSON):
+#   namespace                str         where the app objects live
+#   deployment               str         Deployment name
+#   persistentVolumeClaims   [str]       PVCs norn created for the Deployment
+#   service                  str         Service name
+#   ingressRule              {hostname, service, configMap}   rule in the cloudflared config
+#   dnsRoute                 {hostname, tunnel}
+#   cronJob                  str         CronJob name
+#   cloudflaredRestartPending bool       the tunnel config changed and cloudflared was not restarted since
+#   keptVolumes              [str]       PVCs a teardown left in place
+
+
+@dataclass
+class StepRecord:
+    step: str
+    status: str  # running | completed | skipped | failed
+    output: str | None = None
+    duration_ms: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "status": self.status, "output": self.output, "durationMs": self.duration_ms}
+
+
+@dataclass
+class ForgeState:
+    app: str
+    status: ForgeStatus = ForgeStatus.UNFORGED
+    operation: str | None = None  # the last run: forge | teardown
+    steps: list[StepRecord] = field(default_factory=list)
+    resources: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    def move_to(self, target: ForgeStatus) -> None:
+        if target != self.status and target not in TRANSITIONS[self.status]:
+            raise StateError(f"{self.app}: cannot go from {self.status} to {target}")
+        self.status = target
+
+    def to_status_json(self) -> dict[str, Any]:
+        """The contract shape of ``norn status --output json``."""
+        return {
+            "app": self.app,
+            "status": str(self.status),
+            "steps": [s.to_json() for s in self.steps],
+            "resources": self.resources,
+            "error": self.error,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored document: the status shape plus bookkeeping."""
+        return {"version": FORMAT_VERSION, **self.to_status_json(), "operation": self.operation}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "ForgeState":
+        """Parse a stored document; ValueError/KeyError/TypeError on a bad one."""
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
+            raise ValueError(f"unknown state format version {data.get('version')!r}")
+        resources = data.get("resources") or {}
+        if not isinstance(resources, dict):
+            raise TypeError("resources is not an object")
+        steps = []
+        for item in data.get("steps") or []:
+            steps.append(
+                StepRecord(
+                    step=str(item["step"]),
+                    status=str(item["status"]),
+                    output=item.get("output"),
+                    duration_ms=item.get("durationMs"),
+                )
+            )
+        app = data["app"]
+        if not isinstance(app, str):
+            raise TypeError("app is not a string")
+        return cls(
+            app=app,
+            status=ForgeStatus(data["status"]),
+            operation=data.get("operation"),
+            steps=steps,
+            resources=resources,
+            error=data.get("error"),
+            started_at=data.get("startedAt"),
+            finished_at=data.get("finishedAt"),
+        )

@@ -1,0 +1,32 @@
+"""register-cron / unregister-cron: the cluster's CronJob controller is the scheduler."""
+
+from __future__ import annotations
+
+from norn import manifests
+from norn.cluster import CRONJOB
+from norn.pipeline import Context
+from norn.steps import delete_owned, ensure_created
+
+
+class RegisterCron:
+    name = "register-cron"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        return "CronJob recorded as created" if ctx.resources.get("cronJob") else None
+
+    def run(self, ctx: Context) -> str:
+        said = ensure_created(ctx, CRONJOB, manifests.cronjob(ctx.spec, ctx.settings))
+        ctx.resources["cronJob"] = ctx.spec.app
+        return f"{said} (schedule {ctx.spec.schedule})"
+
+
+class UnregisterCron:
+    name = "unregister-cron"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        return None if ctx.resources.get("cronJob") else "no CronJob recorded"
+
+    def run(self, ctx: Context) -> str:
+        said = delete_owned(ctx, CRONJOB, ctx.resources["cronJob"])
+        del ctx.resources["cronJob"]
+        return said

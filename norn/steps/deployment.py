@@ -1,0 +1,54 @@
+"""create-deployment / delete-deployment, with the app's PersistentVolumeClaims."""
+
+from __future__ import annotations
+
+from norn import manifests
+from norn.cluster import DEPLOYMENT, PVC
+from norn.pipeline import Context
+from norn.steps import delete_owned, ensure_created
+
+
+class CreateDeployment:
+    name = "create-deployment"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        if ctx.resources.get("deployment"):
+            return "Deployment recorded as created"
+        return None
+
+    def run(self, ctx: Context) -> str:
+        spec = ctx.spec
+        said = []
+        claims = ctx.resources.setdefault("persistentVolumeClaims", [])
+        for claim in manifests.persistent_volume_claims(spec, ctx.namespace):
+            said.append(ensure_created(ctx, PVC, claim))
+            if claim["metadata"]["name"] not in claims:
+                claims.append(claim["metadata"]["name"])
+        if not claims:
+            del ctx.resources["persistentVolumeClaims"]
+        ctx.resources.pop("keptVolumes", None)
+        said.append(ensure_created(ctx, DEPLOYMENT, manifests.deployment(spec, ctx.settings)))
+        ctx.resources["deployment"] = spec.app
+        return "; ".join(said)
+
+
+class DeleteDeployment:
+    name = "delete-deployment"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        if not ctx.resources.get("deployment") and not ctx.resources.get("persistentVolumeClaims"):
+            return "no Deployment recorded"
+        return None
+
+    def run(self, ctx: Context) -> str:
+        said = []
+        if ctx.resources.get("deployment"):
+            said.append(delete_owned(ctx, DEPLOYMENT, ctx.resources["deployment"]))
+            del ctx.resources["deployment"]
+        claims = ctx.resources.pop("persistentVolumeClaims", [])
+        if ctx.delete_volumes:
+            said.extend(delete_owned(ctx, PVC, claim) for claim in claims)
+        elif claims:
+            ctx.resources["keptVolumes"] = claims
+            said.append(f"kept {', '.join(claims)} with its data (--delete-volumes deletes volumes)")
+        return "; ".join(said)

@@ -1,0 +1,36 @@
+"""create-service / delete-service."""
+
+from __future__ import annotations
+
+from norn import manifests
+from norn.cluster import SERVICE
+from norn.pipeline import Context
+from norn.steps import delete_owned, ensure_created
+
+
+class CreateService:
+    name = "create-service"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        if not ctx.spec.hosts.internal:
+            return "no hosts.internal in the infraspec"
+        if ctx.resources.get("service"):
+            return "Service recorded as created"
+        return None
+
+    def run(self, ctx: Context) -> str:
+        said = ensure_created(ctx, SERVICE, manifests.service(ctx.spec, ctx.settings))
+        ctx.resources["service"] = ctx.spec.hosts.internal
+        return said
+
+
+class DeleteService:
+    name = "delete-service"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        return None if ctx.resources.get("service") else "no Service recorded"
+
+    def run(self, ctx: Context) -> str:
+        said = delete_owned(ctx, SERVICE, ctx.resources["service"])
+        del ctx.resources["service"]
+        return said

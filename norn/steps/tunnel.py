@@ -1,0 +1,114 @@
+"""patch-cloudflared / unpatch-cloudflared / restart-cloudflared.
+
+The cloudflared ConfigMap and Deployment belong to the operator: norn only
+adds and removes its own ingress rule, and restarts the Deployment the way
+``kubectl rollout restart`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from norn import events, ingress, manifests
+from norn.cluster import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
+from norn.errors import Conflict, NotFound, StepError
+from norn.pipeline import Context, Skip
+from norn.settings import CLOUDFLARED_CONFIG_KEY
+
+MAX_CONFLICT_RETRIES = 20
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def _configmap_name(ctx: Context) -> str:
+    return f"{ctx.settings.cloudflared_namespace}/{ctx.settings.cloudflared_configmap}"
+
+
+def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> bool | None:
+    """Read-modify-write the cloudflared config with the resourceVersion read.
+
+    Returns whether the text changed, or None when the ConfigMap does not exist.
+    On 409 Conflict it re-reads and re-applies, so concurrent edits never lose a rule.
+    """
+    settings = ctx.settings
+    namespace, name = settings.cloudflared_namespace, settings.cloudflared_configmap
+    for _ in range(MAX_CONFLICT_RETRIES):
+        configmap = ctx.cluster.get(CONFIGMAP, namespace, name)
+        if configmap is None:
+            return None
+        text = (configmap.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY)
+        if text is None:
+            raise StepError(f"ConfigMap {namespace}/{name} has no {CLOUDFLARED_CONFIG_KEY} key")
+        new_text, changed = edit(text)
+        if not changed:
+            return False
+        configmap["data"][CLOUDFLARED_CONFIG_KEY] = new_text  # metadata keeps the resourceVersion read
+        try:
+            ctx.cluster.replace(CONFIGMAP, namespace, name, configmap)
+            return True
+        except Conflict:
+            continue
+    raise StepError(f"ConfigMap {namespace}/{name} kept changing under norn ({MAX_CONFLICT_RETRIES} conflicts)")
+
+
+class PatchCloudflared:
+    name = "patch-cloudflared"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        if not ctx.spec.hosts.external:
+            return "no hosts.external in the infraspec"
+        if ctx.resources.get("ingressRule"):
+            return "ingress rule recorded as added"
+        return None
+
+    def run(self, ctx: Context) -> str:
+        hostname = ctx.spec.hosts.external
+        service = manifests.service_url(ctx.spec, ctx.namespace)
+        changed = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
+        if changed is None:
+            raise Skip(f"ConfigMap {_configmap_name(ctx)} not found: cloudflared is not deployed")
+        ctx.resources["ingressRule"] = {"hostname": hostname, "service": service, "configMap": _configmap_name(ctx)}
+        # Restart even when the rule was there already: a killed run may have written it unrestarted.
+        ctx.resources["cloudflaredRestartPending"] = True
+        verb = "added" if changed else "already present:"
+        return f"{verb} {hostname} → {service} in {_configmap_name(ctx)}"
+
+
+class UnpatchCloudflared:
+    name = "unpatch-cloudflared"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        return None if ctx.resources.get("ingressRule") else "no ingress rule recorded"
+
+    def run(self, ctx: Context) -> str:
+        rule = ctx.resources["ingressRule"]
+        hostname, service = rule["hostname"], rule["service"]
+        changed = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
+        del ctx.resources["ingressRule"]
+        if changed is None:
+            return f"ConfigMap {_configmap_name(ctx)} is gone; nothing to remove"
+        ctx.resources["cloudflaredRestartPending"] = True
+        return f"removed {hostname} from {_configmap_name(ctx)}" if changed else f"{hostname} was not in the config"
+
+
+class RestartCloudflared:
+    name = "restart-cloudflared"
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        if ctx.spec is not None and not ctx.spec.hosts.external:
+            return "no hosts.external in the infraspec"
+        if not ctx.resources.get("cloudflaredRestartPending"):
+            return "tunnel config unchanged"
+        return None
+
+    def run(self, ctx: Context) -> str:
+        settings = ctx.settings
+        namespace, name = settings.cloudflared_namespace, settings.cloudflared_deployment
+        stamp = events.now().strftime("%Y-%m-%dT%H:%M:%SZ")  # RFC 3339 in seconds, as kubectl writes it
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+        try:
+            ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
+        except NotFound:
+            ctx.resources.pop("cloudflaredRestartPending", None)
+            raise Skip(f"no cloudflared Deployment {namespace}/{name}") from None
+        ctx.resources.pop("cloudflaredRestartPending", None)
+        return f"restarted Deployment {namespace}/{name} (restartedAt {stamp})"

@@ -1,0 +1,164 @@
+"""The stand-in cloudflared answers as cloudflared 2024.8 does, found on PATH like the real one."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def cloudflared(*args: str, timeout: float = 10, **env: str) -> subprocess.CompletedProcess:
+    """Run whatever ``cloudflared`` is first on PATH, as norn does: an argv list, no shell."""
+    return subprocess.run(
+        ["cloudflared", *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **env}
+    )
+
+
+def route(hostname: str, tunnel: str = "norn", *flags: str, **env: str) -> subprocess.CompletedProcess:
+    return cloudflared("tunnel", "route", "dns", *flags, tunnel, hostname, **env)
+
+
+def test_the_fixture_puts_the_standin_first_on_path(cloudflared_bin):
+    assert shutil.which("cloudflared") == str(cloudflared_bin.executable)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["version"]])
+def test_version(cloudflared_bin, args):
+    done = cloudflared(*args)
+    assert (done.returncode, done.stdout) == (0, "cloudflared version 2024.8.2 (built 2024-08-12-1200 UTC)\n")
+
+
+def test_a_new_route_is_added_and_logged_to_stderr(cloudflared_bin):
+    done = route("app.example.com")
+
+    assert done.returncode == 0 and done.stdout == ""
+    assert re.fullmatch(
+        rf"{STAMP} INF Added CNAME app\.example\.com which will route to this tunnel tunnelID={UUID}\n", done.stderr
+    )
+    assert cloudflared_bin.routes() == {"app.example.com": "norn"}
+    assert cloudflared_bin.calls() == [["tunnel", "route", "dns", "norn", "app.example.com"]]
+
+
+def test_routing_again_to_the_same_tunnel_says_already_configured(cloudflared_bin):
+    cloudflared_bin.add_route("app.example.com", "norn")
+
+    done = route("app.example.com")
+
+    assert done.returncode == 0
+    assert re.fullmatch(
+        rf"{STAMP} INF app\.example\.com is already configured to route to your tunnel tunnelID={UUID}\n", done.stderr
+    )
+
+
+def test_a_hostname_routed_elsewhere_fails_with_code_1003(cloudflared_bin):
+    cloudflared_bin.add_route("app.example.com", "someone-else")
+
+    done = route("app.example.com")
+
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "Failed to add route: code: 1003, reason: Failed to create record app.example.com with err "
+        "An A, AAAA, or CNAME record with that host already exists."
+    )
+    assert cloudflared_bin.routes() == {"app.example.com": "someone-else"}
+
+
+@pytest.mark.parametrize("flag", ["--overwrite-dns", "-f"])
+def test_overwrite_dns_before_the_tunnel_takes_the_hostname_over(cloudflared_bin, flag):
+    cloudflared_bin.add_route("app.example.com", "someone-else")
+
+    done = route("app.example.com", "norn", flag)
+
+    assert done.returncode == 0 and "Added CNAME app.example.com" in done.stderr
+    assert cloudflared_bin.routes() == {"app.example.com": "norn"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tunnel", "route", "dns", "norn"],
+        ["tunnel", "route", "dns", "norn", "app.example.com", "--overwrite-dns"],  # flags after arguments are arguments
+    ],
+)
+def test_a_wrong_argument_count_is_a_usage_error_exiting_255(cloudflared_bin, args):
+    done = cloudflared(*args)
+
+    assert done.returncode == 255
+    assert done.stderr.startswith(
+        'This command expects the format "cloudflared tunnel route dns <tunnel name/id> <hostname>"'
+    )
+    assert cloudflared_bin.routes() == {}
+
+
+def test_an_unknown_flag_is_incorrect_usage_yet_exits_0(cloudflared_bin):
+    done = route("app.example.com", "norn", "--overwrite")
+
+    assert done.returncode == 0
+    assert done.stdout.startswith("Incorrect Usage: flag provided but not defined: -overwrite\n\nNAME:\n")
+    assert "USAGE:\n   cloudflared tunnel route dns [TUNNEL] [HOSTNAME]" in done.stdout
+    assert cloudflared_bin.routes() == {}
+
+
+def test_global_flags_before_the_subcommands_are_accepted(cloudflared_bin):
+    done = cloudflared(
+        "--no-autoupdate",
+        "tunnel",
+        "--config",
+        "/etc/cloudflared/config.yaml",
+        "route",
+        "dns",
+        "norn",
+        "app.example.com",
+    )
+    assert done.returncode == 0 and cloudflared_bin.routes() == {"app.example.com": "norn"}
+
+
+def test_mode_exists_elsewhere(cloudflared_bin):
+    cloudflared_bin.set_mode("exists-elsewhere")
+    done = route("app.example.com")
+    assert done.returncode == 1 and "code: 1003" in done.stderr
+
+
+def test_mode_fail(cloudflared_bin):
+    cloudflared_bin.set_mode("fail")
+    done = route("app.example.com")
+    assert (
+        done.returncode == 1 and done.stderr == "API call to add route failed with status 500: Internal Server Error\n"
+    )
+
+
+def test_mode_hang_runs_into_the_callers_timeout(cloudflared_bin):
+    cloudflared_bin.set_mode("hang")
+    with pytest.raises(subprocess.TimeoutExpired):
+        route("app.example.com", timeout=0.5)
+    assert cloudflared_bin.calls() == [["tunnel", "route", "dns", "norn", "app.example.com"]]
+
+
+def test_mode_other_zone_routes_the_wrong_name_and_still_exits_0(cloudflared_bin):
+    cloudflared_bin.set_mode("other-zone")
+    done = route("app.example.com")
+    assert done.returncode == 0 and "Added CNAME app.example.com.example.com which will route" in done.stderr
+    assert cloudflared_bin.routes() == {"app.example.com.example.com": "norn"}
+
+
+def test_mode_no_cert(cloudflared_bin):
+    cloudflared_bin.set_mode("no-cert")
+    done = route("app.example.com")
+    assert done.returncode == 1 and "No file cert.pem" in done.stderr
+
+
+def test_the_mode_variable_overrides_the_state(cloudflared_bin):
+    cloudflared_bin.set_mode("fail")
+    done = route("app.example.com", CLOUDFLARED_STANDIN_MODE="ok")
+    assert done.returncode == 0
+
+
+def test_state_is_created_on_first_run(cloudflared_bin):
+    cloudflared("--version")
+    assert cloudflared_bin.state_path.exists() and cloudflared_bin.routes() == {}

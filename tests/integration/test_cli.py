@@ -1,0 +1,193 @@
+"""The command-line contract: bad input, cloudflared's answers, status, help, start-up cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.conftest import CRON_SPEC, WEB_SPEC
+
+
+def no_writes_and_no_state(norn, cluster):
+    assert cluster.requests == []
+    assert not (norn.state_dir / "web.json").exists()
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        (WEB_SPEC.replace("replicas", "replcas"), ["replcas", "did you mean 'replicas'"]),
+        (WEB_SPEC.replace("port: 8080", "port: 70000"), ["port", "65535"]),
+        ("app: web\nrole: function\n", ["function"]),
+        ("app: web\nrole: webserver\n", ["port"]),
+        ("app: web\nrole: [unclosed\n", ["infraspec.yaml"]),
+    ],
+)
+def test_bad_infraspec_exits_2_with_one_line_and_changes_nothing(norn, cluster, spec, words):
+    norn.write_spec(spec, folder="web")
+    run = norn("forge", "web")
+    assert run.code == 2
+    assert "Traceback" not in run.stderr
+    first = run.stderr.splitlines()[0]
+    assert "infraspec.yaml" in first or "function" in first
+    for word in words:
+        assert word in run.stderr
+    no_writes_and_no_state(norn, cluster)
+
+
+def test_role_function_is_not_forged(norn, cluster):
+    norn.write_spec("app: web\nrole: function\n", folder="web")
+    run = norn("forge", "web")
+    assert run.code == 2 and "does not provision functions" in run.stderr
+
+
+def test_spec_not_found_lists_where_it_looked(norn, cluster):
+    run = norn("forge", "web")
+    assert run.code == 2
+    assert str(norn.apps_dir) in run.stderr
+    no_writes_and_no_state(norn, cluster)
+
+
+def test_bad_app_name_exits_2(norn, cluster):
+    run = norn("forge", "Not_An_App")
+    assert run.code == 2 and "Not_An_App" in run.stderr
+    assert cluster.requests == []
+
+
+def test_debug_shows_the_traceback(norn, cluster):
+    run = norn("forge", "web", "--debug")
+    assert run.code == 2 and "Traceback" in run.stderr
+
+
+def test_usage_error_exits_2(norn):
+    assert norn("forge").code == 2
+    assert norn("forge", "web", "--output", "yaml").code == 2
+
+
+def test_missing_kubeconfig_exits_2_before_any_state(norn, tmp_path):
+    norn.write_spec(WEB_SPEC)
+    run = norn("forge", "web", KUBECONFIG=str(tmp_path / "nope"))
+    assert run.code == 2 and "nope" in run.stderr
+    assert not (norn.state_dir / "web.json").exists()
+
+
+def test_context_flag_selects_the_kubeconfig_context(norn, cluster):
+    norn.write_spec(WEB_SPEC)
+    run = norn("forge", "web", "--context", "no-such-context")
+    assert run.code == 2 and "no-such-context" in run.stderr
+    assert norn("forge", "web", "--context", "standin").code == 0
+
+
+@pytest.mark.parametrize(
+    "mode, words",
+    [
+        ("exists-elsewhere", ["1003", "does not point at this tunnel"]),
+        ("fail", ["cloudflared exited 1"]),
+    ],
+)
+def test_cloudflared_failures_fail_the_step_with_its_message(norn, cluster, cloudflared_bin, mode, words):
+    norn.write_spec(WEB_SPEC)
+    cloudflared_bin.set_mode(mode)
+    run = norn("forge", "web", "--output", "json")
+    assert run.code == 1
+    failed = [e for e in run.events() if e["type"] == "forge.failed"][0]["payload"]
+    assert failed["step"] == "create-dns-route"
+    for word in words:
+        assert word in failed["error"]
+
+
+def test_cloudflared_incorrect_usage_counts_as_failure(norn, cluster, cloudflared_bin, tmp_path, monkeypatch):
+    # A cloudflared that exits 0 after printing Incorrect Usage, whatever it is asked.
+    fake = tmp_path / "bin" / "cloudflared"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Incorrect Usage: flag provided but not defined: -x' >&2\nexit 0\n")
+    fake.chmod(0o755)
+    norn.write_spec(WEB_SPEC)
+    run = norn("forge", "web", "--output", "json", PATH=f"{fake.parent}:/usr/bin:/bin")
+    assert run.code == 1
+    assert run.steps()["create-dns-route"] == "failed"
+    assert "Incorrect Usage" in run.stdout
+
+
+def test_cloudflared_route_already_there_is_success(norn, cluster, cloudflared_bin):
+    cloudflared_bin.add_route("web.example.com")
+    norn.write_spec(WEB_SPEC)
+    run = norn("forge", "web", "--output", "json")
+    assert run.code == 0
+    assert run.steps()["create-dns-route"] == "completed"
+
+
+def test_a_hung_cloudflared_times_out(norn, cluster, cloudflared_bin):
+    cloudflared_bin.set_mode("hang")
+    norn.write_spec(WEB_SPEC)
+    run = norn("forge", "web", "--output", "json", NORN_CLOUDFLARED_TIMEOUT="1")
+    assert run.code == 1
+    assert "did not finish within 1 s" in [e for e in run.events() if e["type"] == "forge.failed"][0]["payload"]["error"]
+
+
+def test_status_of_one_app_as_json(norn):
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 0
+    run = norn("status", "web", "--output", "json")
+    assert run.code == 0
+    data = json.loads(run.stdout)
+    assert set(data) == {"app", "status", "steps", "resources", "error", "startedAt", "finishedAt"}
+    assert data["status"] == "forged" and data["app"] == "web"
+    assert all(set(s) == {"step", "status", "output", "durationMs"} for s in data["steps"])
+
+
+def test_status_of_all_apps(norn):
+    norn.write_spec(WEB_SPEC)
+    norn.write_spec(CRON_SPEC)
+    assert norn("forge", "web").code == 0
+    assert norn("forge", "nightly").code == 0
+    listed = json.loads(norn("status", "--output", "json").stdout)
+    assert [d["app"] for d in listed] == ["nightly", "web"]
+    text = norn("status").stdout
+    assert "web" in text and "nightly" in text and "forged" in text
+
+
+def test_status_text_of_one_app_shows_steps_and_resources(norn):
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 0
+    text = norn("status", "web").stdout
+    for word in ("forged", "create-deployment", "restart-cloudflared", "web-svc", "web.example.com"):
+        assert word in text
+
+
+def test_status_of_an_unknown_app_is_unforged(norn):
+    run = norn("status", "ghost", "--output", "json")
+    assert run.code == 0 and json.loads(run.stdout)["status"] == "unforged"
+
+
+def test_status_with_no_apps(norn):
+    run = norn("status", "--output", "json")
+    assert run.code == 0 and json.loads(run.stdout) == []
+
+
+def test_version_and_help(norn):
+    from norn import __version__
+
+    assert norn("--version").stdout.strip() == f"norn {__version__}"
+    text = norn("--help").stdout
+    for word in ("forge", "teardown", "status", "Examples"):
+        assert word in text
+
+
+@pytest.mark.parametrize("args", [["--help"], ["status"], ["status", "web"]])
+def test_help_and_status_do_not_import_the_kubernetes_client(tmp_path, args):
+    code = (
+        "import sys; from norn.cli import app\n"
+        "try:\n    app(%r)\nexcept SystemExit:\n    pass\n"
+        "assert not any(m == 'kubernetes' or m.startswith('kubernetes.') for m in sys.modules), 'kubernetes imported'\n"
+    ) % (args,)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"NORN_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,41 @@
+"""The state machine of the seed's diagram."""
+
+import pytest
+
+from norn.errors import StateError
+from norn.state import ForgeState, ForgeStatus as S
+
+
+@pytest.mark.parametrize(
+    "start, target",
+    [
+        (S.UNFORGED, S.FORGING),
+        (S.FORGING, S.FORGED),
+        (S.FORGING, S.FORGE_FAILED),
+        (S.FORGE_FAILED, S.FORGING),
+        (S.FORGED, S.TEARING_DOWN),
+        (S.FORGE_FAILED, S.TEARING_DOWN),
+        (S.TEARING_DOWN, S.UNFORGED),
+        (S.TEARING_DOWN, S.FORGE_FAILED),
+        (S.TEARING_DOWN, S.FORGING),
+    ],
+)
+def test_allowed_transitions(start, target):
+    state = ForgeState("web", start)
+    state.move_to(target)
+    assert state.status == target
+
+
+@pytest.mark.parametrize(
+    "start, target",
+    [(S.UNFORGED, S.FORGED), (S.UNFORGED, S.TEARING_DOWN), (S.FORGED, S.FORGING), (S.FORGED, S.UNFORGED)],
+)
+def test_forbidden_transitions(start, target):
+    with pytest.raises(StateError):
+        ForgeState("web", start).move_to(target)
+
+
+def test_status_json_has_exactly_the_contract_keys():
+    data = ForgeState("web").to_status_json()
+    assert set(data) == {"app", "status", "steps", "resources", "error", "startedAt", "finishedAt"}
+    assert data["status"] == "unforged"
