@@ -149,7 +149,6 @@ REASONS = {
     404: "NotFound",
     405: "MethodNotAllowed",
     409: "Conflict",
-    410: "Expired",
     415: "UnsupportedMediaType",
     422: "Invalid",
     429: "TooManyRequests",
@@ -1077,9 +1076,10 @@ class KubeAPI:
     def write_kubeconfig(self, path: str | Path, context: str = "standin", namespace: str | None = None) -> Path:
         """Write a kubeconfig whose current context reaches this server with its bearer token."""
         path = Path(path)
-        namespace_line = f"    namespace: {namespace}\n" if namespace else ""
+        quoted = json.dumps  # a JSON string is a YAML string, whatever it holds
+        namespace_line = f"    namespace: {quoted(namespace)}\n" if namespace else ""
         text = KUBECONFIG_TEMPLATE.format(
-            context=context, url=self.url, token=self.token, namespace_line=namespace_line
+            context=quoted(context), url=quoted(self.url), token=quoted(self.token), namespace_line=namespace_line
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
