@@ -43,6 +43,7 @@ TRANSITIONS: dict[ForgeStatus, frozenset[ForgeStatus]] = {
 #   cronJob                  str         CronJob name
 #   cloudflaredRestartPending bool       the tunnel config changed and cloudflared was not restarted since
 #   keptVolumes              [str]       PVCs a teardown left in place
+#   uids                     {"Kind/name": uid}  of the objects norn created, for guarded deletes
 
 
 @dataclass

@@ -144,6 +144,7 @@ def test_teardown_never_deletes_a_foreign_object(norn, cluster):
     assert norn("forge", "web").code == 0
     service = cluster.get_object("services", "default", "web-svc")
     service["metadata"]["labels"] = {"team": "other"}
+    service["metadata"].pop("uid")  # someone else's Service under the same name
     cluster.remove("services", "default", "web-svc")
     cluster.seed(service)
     run = norn("teardown", "web", "--yes", "--output", "json")
@@ -279,3 +280,29 @@ def test_concurrent_forges_of_two_apps_keep_both_rules(norn, cluster):
     from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG
 
     assert configmap_text(cluster) == DEFAULT_CLOUDFLARED_CONFIG
+
+
+def test_teardown_deletes_each_object_in_one_guarded_request(norn, cluster):
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 0
+    cluster.clear_log()
+    assert norn("teardown", "web", "--yes", "--delete-volumes").code == 0
+    app_requests = [(r.method, r.path.rsplit("/", 2)[-2]) for r in cluster.requests if "/namespaces/default/" in r.path]
+    assert sorted(app_requests) == [
+        ("DELETE", "deployments"),
+        ("DELETE", "persistentvolumeclaims"),
+        ("DELETE", "services"),
+    ]
+    deletes = [r for r in cluster.requests if r.method == "DELETE"]
+    assert all(r.body["preconditions"]["uid"] for r in deletes)
+
+
+def test_an_object_recreated_by_norn_since_is_still_deleted(norn, cluster):
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 0
+    service = cluster.get_object("services", "default", "web-svc")
+    cluster.remove("services", "default", "web-svc")
+    service["metadata"].pop("uid")
+    cluster.seed(service)  # same name and labels, new uid
+    assert norn("teardown", "web", "--yes").code == 0
+    assert cluster.get_object("services", "default", "web-svc") is None
