@@ -7,6 +7,8 @@ confirmation that could not be given; 3 another norn run holds the app;
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
 from contextlib import contextmanager
@@ -99,7 +101,7 @@ def forge(
         peek = store.load(app_name)
         if force and peek is not None and operations.has_work_to_undo(peek):
             _confirm(yes, f"Tear down {app_name} and forge it afresh?", "--force")
-        with _sink(output) as sink:
+        with _sink(output) as sink, _interruptible():
             outcome = operations.forge(loaded, settings, store, sink, _connector(settings), force=force)
         _report(outcome, output)
 
@@ -125,7 +127,7 @@ def teardown(
         if peek is not None and operations.has_work_to_undo(peek):
             what = "and delete its volumes" if delete_volumes else "(volumes are kept)"
             _confirm(yes, f"Tear down {app_name} {what}?", "teardown")
-        with _sink(output) as sink:
+        with _sink(output) as sink, _interruptible():
             outcome = operations.teardown(
                 app_name, settings, store, sink, _connector(settings),
                 delete_volumes=delete_volumes, namespace_flag=namespace,
@@ -188,9 +190,35 @@ def _connector(settings):
     def connect():
         from norn import cluster
 
-        return cluster.connect(settings.kubeconfig, settings.context)
+        return cluster.connect(
+            settings.kubeconfig,
+            settings.context,
+            retry_seconds=settings.api_retry_seconds,
+            request_timeout=settings.api_timeout,
+        )
 
     return connect
+
+
+@contextmanager
+def _interruptible():
+    """SIGINT and SIGTERM stop the run cleanly: the step in flight is recorded as
+    interrupted, the state saved and the lock freed. A second signal exits at once."""
+
+    def exit_now(signum, frame):
+        os._exit(Exit.INTERRUPTED)
+
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGINT, exit_now)
+        signal.signal(signal.SIGTERM, exit_now)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager

@@ -4,15 +4,25 @@ It keeps the official client for what it is good at (kubeconfig, contexts,
 exec and token auth, in-cluster config, TLS) and sends requests through its
 ``ApiClient`` transport by resource path, which avoids importing the large
 generated API classes. API errors become norn's small exception hierarchy.
+
+Transient failures (connection refused or reset, timeouts, 429, 500, 502,
+503, 504) are retried here with exponential backoff and jitter, honouring
+Retry-After, for at most ``retry_seconds`` in all; the client's own retries
+are switched off so that every retry is counted and bounded in one place.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
+import random
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from norn.errors import AlreadyExists, ClusterError, Conflict, NotFound, UsageError
 
@@ -20,8 +30,10 @@ STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
-# (connect, read) seconds for one request
-REQUEST_TIMEOUT = (10, 30)
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+BACKOFF_FIRST = 0.2  # seconds before the first retry
+BACKOFF_CAP = 5.0  # longest wait between two tries, Retry-After aside
+PREFLIGHT_TIMEOUT = 5.0  # seconds to open a TCP connection to the API server
 
 
 @dataclass(frozen=True)
@@ -48,13 +60,44 @@ CRONJOB = Kind("CronJob", "/apis/batch/v1", "cronjobs")
 class Cluster:
     """One connection to one cluster, as a kubeconfig context names it."""
 
-    def __init__(self, api_client: Any, context: str | None) -> None:
+    def __init__(
+        self,
+        api_client: Any,
+        context: str | None,
+        user: str | None = None,
+        *,
+        retry_seconds: float = 30.0,
+        request_timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._api = api_client
         self.context = context
+        self.user = user
         self.server = api_client.configuration.host
+        self.retry_seconds = retry_seconds
+        self.request_timeout = request_timeout
+        self.retries = 0  # retries made so far, for the steps' output
+        self._sleep = sleep
 
     def where(self) -> str:
         return f"{self.server} (context {self.context})" if self.context else self.server
+
+    def check_reachable(self) -> None:
+        """Open (and close) a TCP connection to the API server: fail fast, before any step, if it is down.
+
+        This sends no request, so it costs no API round trip.
+        """
+        if self._api.configuration.proxy:
+            return  # the proxy decides how the server is reached
+        url = urlsplit(self.server)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            socket.create_connection((url.hostname, port), timeout=PREFLIGHT_TIMEOUT).close()
+        except OSError as exc:
+            raise ClusterError(
+                f"cannot reach the Kubernetes API at {self.where()}: {exc.strerror or exc}",
+                hint="check that the cluster is up and that KUBECONFIG / --context point at it; nothing was changed",
+            ) from exc
 
     def get(self, kind: Kind, namespace: str, name: str) -> dict | None:
         try:
@@ -83,46 +126,97 @@ class Cluster:
         return True
 
     def _request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json") -> dict:
+        """Send one request, retrying transient failures within ``retry_seconds``."""
+        deadline = time.monotonic() + self.retry_seconds
+        attempt = 0
+        while True:
+            try:
+                return self._send(method, path, body, content_type)
+            except ClusterError as exc:
+                if not exc.transient:
+                    raise
+                wait = _backoff(attempt, exc.retry_after)
+                if time.monotonic() + wait > deadline:
+                    if attempt:
+                        exc.message = f"{exc.message} (gave up after {attempt} retries in {self.retry_seconds:g} s)"
+                    raise
+                self._sleep(wait)
+                attempt += 1
+                self.retries += 1
+
+    def _send(self, method: str, path: str, body: Any, content_type: str) -> dict:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         _, url, headers, body, _ = self._api.param_serialize(
             method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
         )
         try:
-            response = self._api.call_api(method, url, header_params=headers, body=body, _request_timeout=REQUEST_TIMEOUT)
+            response = self._api.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=self.request_timeout
+            )
             data = response.read()
-        except Exception as exc:  # the client raises urllib3 and ApiException types
-            raise _translate(exc, self) from exc
+        except Exception as exc:  # the transport raises urllib3 and ApiException types
+            raise self._unreachable(exc) from exc
         if not 200 <= response.status <= 299:
-            raise _api_error(response.status, data, method, path)
+            raise self._api_error(response.status, data, method, path, response.headers)
         return json.loads(data) if data else {}
 
+    def _api_error(self, status: int, data: bytes, method: str, path: str, headers: Any) -> ClusterError:
+        """Turn a Kubernetes Status answer into the matching norn error."""
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            payload = {}
+        payload = payload if isinstance(payload, dict) else {}
+        reason = payload.get("reason")
+        message = payload.get("message") or data.decode(errors="replace").strip()[:300] or f"HTTP {status}"
+        if status == 404:
+            return NotFound(message, status=status, reason=reason)
+        if status == 409 and reason == "AlreadyExists":
+            return AlreadyExists(message, status=status, reason=reason)
+        if status == 409:
+            return Conflict(message, status=status, reason=reason)
+        error = ClusterError(f"{method} {path}: {message} (HTTP {status})", status=status, reason=reason)
+        if status in (401, 403):
+            who = f"kubeconfig context {self.context or '(in-cluster)'}, user {self.user or '(service account)'}"
+            error.message = f"{error.message}; {who}"
+            error.hint = (
+                "the credentials were refused: log in again" if status == 401
+                else "grant that user the permission the message names (see the README's Role)"
+            )
+        if status in TRANSIENT_STATUS:
+            error.transient = True
+            error.retry_after = _retry_after(headers.get("Retry-After") if headers is not None else None)
+        return error
 
-def _api_error(status: int, data: bytes, method: str, path: str) -> ClusterError:
-    """Turn a Kubernetes Status answer into the matching norn error."""
+    def _unreachable(self, exc: Exception) -> ClusterError:
+        error = ClusterError(
+            f"cannot reach the Kubernetes API at {self.where()}: {_root_cause(exc)}",
+            hint="check that the cluster is up and that KUBECONFIG / --context point at it",
+        )
+        error.transient = True
+        return error
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter; the server's Retry-After wins when it asks for longer."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * (2**attempt))
+    wait = random.uniform(ceiling / 2, ceiling)
+    return max(wait, retry_after) if retry_after is not None else wait
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
     try:
-        payload = json.loads(data)
+        return max(0.0, float(value))
     except ValueError:
-        payload = {}
-    reason = payload.get("reason") if isinstance(payload, dict) else None
-    message = payload.get("message") if isinstance(payload, dict) else None
-    message = message or (data.decode(errors="replace").strip()[:300] or f"HTTP {status}")
-    if status == 404:
-        return NotFound(message, status=status, reason=reason)
-    if status == 409 and reason == "AlreadyExists":
-        return AlreadyExists(message, status=status, reason=reason)
-    if status == 409:
-        return Conflict(message, status=status, reason=reason)
-    return ClusterError(f"{method} {path}: {message} (HTTP {status})", status=status, reason=reason)
-
-
-def _translate(exc: Exception, cluster: Cluster) -> ClusterError:
-    status = getattr(exc, "status", None)
-    if status:  # an ApiException raised by the transport itself
-        return _api_error(status, (getattr(exc, "body", None) or "").encode(), "request", "")
-    return ClusterError(
-        f"cannot reach the Kubernetes API at {cluster.where()}: {_root_cause(exc)}",
-        hint="check that the cluster is up and that KUBECONFIG / --context point at it",
-    )
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -130,14 +224,16 @@ def _root_cause(exc: BaseException) -> str:
     return str(reason or exc).strip() or type(exc).__name__
 
 
-def connect(kubeconfig: str | None, context: str | None) -> Cluster:
+def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float = 30.0, request_timeout: float = 30.0) -> Cluster:
     """Load credentials like kubectl: KUBECONFIG, else ~/.kube/config, else in-cluster."""
     from kubernetes.client.api_client import ApiClient
     from kubernetes.client.configuration import Configuration
-    from kubernetes.config.config_exception import ConfigException
     from kubernetes.config import incluster_config, kube_config
+    from kubernetes.config.config_exception import ConfigException
 
     configuration = Configuration()
+    configuration.retries = False  # norn retries, counted and bounded, in Cluster._request
+    options = {"retry_seconds": retry_seconds, "request_timeout": request_timeout}
     default_file = Path("~/.kube/config").expanduser()
     config_file = kubeconfig or (str(default_file) if default_file.exists() else None)
     try:
@@ -145,19 +241,23 @@ def connect(kubeconfig: str | None, context: str | None) -> Cluster:
             if context:
                 raise UsageError(f"--context {context} was given, but norn runs in a pod with no kubeconfig")
             incluster_config.load_incluster_config(client_configuration=configuration)
-            return Cluster(ApiClient(configuration), None)
+            configuration.retries = False
+            return Cluster(ApiClient(configuration), None, None, **options)
         if config_file is None:
             raise UsageError(
                 "no Kubernetes credentials: KUBECONFIG is not set and ~/.kube/config does not exist",
                 hint="point KUBECONFIG at your kubeconfig file",
             )
-        missing = [p for p in config_file.split(os.pathsep) if p and not Path(p).expanduser().exists()]
-        if missing and len(missing) == len([p for p in config_file.split(os.pathsep) if p]):
+        paths = [p for p in config_file.split(os.pathsep) if p]
+        if not any(Path(p).expanduser().exists() for p in paths):
             raise UsageError(f"kubeconfig {config_file} does not exist", hint="check KUBECONFIG")
         kube_config.load_kube_config(
             config_file=config_file, context=context, client_configuration=configuration, persist_config=False
         )
-        active = context or kube_config.list_kube_config_contexts(config_file)[1].get("name")
+        contexts, current = kube_config.list_kube_config_contexts(config_file)
+        active = context or current.get("name")
+        user = next((c["context"].get("user") for c in contexts if c.get("name") == active), None)
     except ConfigException as exc:
         raise UsageError(f"kubeconfig {config_file}: {exc}", hint="check KUBECONFIG and --context") from exc
-    return Cluster(ApiClient(configuration), active)
+    configuration.retries = False
+    return Cluster(ApiClient(configuration), active, user, **options)

@@ -51,6 +51,8 @@ class ClusterError(NornError):
         super().__init__(message, hint)
         self.status = status
         self.reason = reason
+        self.transient = False  # worth retrying: the same request may succeed later
+        self.retry_after: float | None = None  # seconds the server asked us to wait
 
 
 class NotFound(ClusterError):

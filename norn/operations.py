@@ -77,7 +77,7 @@ def forge(
         if not force:
             _check_namespace(state, settings)
         ctx = Context(app, settings, state, spec=spec, connect=connect)
-        ctx.cluster  # load credentials before any step: a bad kubeconfig changes nothing
+        ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         if force and state.status != ForgeStatus.UNFORGED:
             pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
             state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
@@ -107,7 +107,7 @@ def teardown(
                 hint=f"run norn teardown {app} without --namespace, or with --namespace {recorded}",
             )
         ctx = Context(app, settings, state, delete_volumes=delete_volumes, connect=connect)
-        ctx.cluster  # load credentials before any step: a bad kubeconfig changes nothing
+        ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
         state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
         store.save(state)

@@ -50,6 +50,10 @@ class Context:
     def namespace(self) -> str:
         return self.state.resources.get("namespace") or self.settings.namespace
 
+    def api_retries(self) -> int:
+        """Transient API failures retried so far in this run (0 before connecting)."""
+        return self._cluster.retries if self._cluster is not None else 0
+
     @property
     def cluster(self) -> "Cluster":
         if self._cluster is None:
@@ -93,8 +97,9 @@ def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", si
             emit("step", {"step": step.name, "status": events.RUNNING})
             store.save(state)
             started = time.monotonic()
+            retries_before = ctx.api_retries()
             try:
-                record.output = step.run(ctx)
+                record.output = _with_retries(step.run(ctx), ctx.api_retries() - retries_before)
                 record.status = events.COMPLETED
             except Skip as skip:
                 record.status, reason = events.SKIPPED, skip.reason
@@ -118,6 +123,12 @@ def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", si
     state.finished_at = events.rfc3339(events.now())
     store.save(state)
     emit("completed", {})
+
+
+def _with_retries(output: str, retries: int) -> str:
+    if not retries:
+        return output
+    return f"{output} (after {retries} {'retry' if retries == 1 else 'retries'} of transient API errors)"
 
 
 def _fail(state: ForgeState, record: StepRecord, error: str, started: float, store: "StateStore") -> None:

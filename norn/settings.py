@@ -26,6 +26,8 @@ DEFAULTS = {
 
 CLOUDFLARED_CONFIG_KEY = "config.yaml"
 CLOUDFLARED_TIMEOUT_SECONDS = 60.0
+API_RETRY_SECONDS = 30.0  # the longest norn keeps retrying one transient API failure
+API_TIMEOUT_SECONDS = 30.0  # one API request
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Settings:
     kubeconfig: str | None = None  # None: the client's default (KUBECONFIG, ~/.kube/config, in-cluster)
     context: str | None = None
     cloudflared_timeout: float = CLOUDFLARED_TIMEOUT_SECONDS
+    api_retry_seconds: float = API_RETRY_SECONDS
+    api_timeout: float = API_TIMEOUT_SECONDS
 
     def with_flags(self, *, namespace: str | None = None, context: str | None = None) -> "Settings":
         changes = {}
@@ -77,17 +81,6 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             hint="set it to a whole number from 1 to 65535",
         ) from None
 
-    timeout_text = env.get("NORN_CLOUDFLARED_TIMEOUT", "").strip() or str(CLOUDFLARED_TIMEOUT_SECONDS)
-    try:
-        cloudflared_timeout = float(timeout_text)
-        if not cloudflared_timeout > 0:
-            raise ValueError
-    except ValueError:
-        raise UsageError(
-            f"NORN_CLOUDFLARED_TIMEOUT={timeout_text!r} is not a number of seconds",
-            hint="set it to a positive number, such as 60",
-        ) from None
-
     state_dir = env.get("NORN_STATE_DIR", "").strip()
     return Settings(
         apps_dir=Path(get("NORN_APPS_DIR")).expanduser(),
@@ -101,5 +94,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         pg_port=pg_port,
         pg_user=get("NORN_PG_USER"),
         kubeconfig=env.get("KUBECONFIG") or None,
-        cloudflared_timeout=cloudflared_timeout,
+        cloudflared_timeout=_seconds(env, "NORN_CLOUDFLARED_TIMEOUT", CLOUDFLARED_TIMEOUT_SECONDS),
+        api_retry_seconds=_seconds(env, "NORN_API_RETRY_SECONDS", API_RETRY_SECONDS, allow_zero=True),
+        api_timeout=_seconds(env, "NORN_API_TIMEOUT", API_TIMEOUT_SECONDS),
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0 or (value == 0 and not allow_zero) or value != value or value == float("inf"):
+        raise UsageError(f"{name}={text!r} is not a number of seconds", hint=f"set it to a positive number, such as {default:g}")
+    return value

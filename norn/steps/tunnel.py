@@ -106,9 +106,12 @@ class RestartCloudflared:
         stamp = events.now().strftime("%Y-%m-%dT%H:%M:%SZ")  # RFC 3339 in seconds, as kubectl writes it
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         try:
-            ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
+            patched = ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
         except NotFound:
             ctx.resources.pop("cloudflaredRestartPending", None)
             raise Skip(f"no cloudflared Deployment {namespace}/{name}") from None
+        annotations = patched.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations") or {}
+        if annotations.get(RESTARTED_AT) != stamp:
+            raise StepError(f"Deployment {namespace}/{name} did not keep the restart annotation {RESTARTED_AT}={stamp}")
         ctx.resources.pop("cloudflaredRestartPending", None)
         return f"restarted Deployment {namespace}/{name} (restartedAt {stamp})"

@@ -836,6 +836,7 @@ class Fault:
     drop: bool = False
     retry_after: int | None = None
     after: bool = False  # apply the request to the store first, then fail
+    hold: float = 0.0  # seconds to wait after applying the request, before answering
     seen: int = 0
 
     def matches(self, method: str, target: str) -> bool:
@@ -1121,14 +1122,16 @@ class KubeAPI:
         drop: bool = False,
         retry_after: int | None = None,
         after: bool = False,
+        hold: float = 0.0,
     ) -> Fault:
         """Fail the Nth request matching ``method`` and ``path_contains`` (and ``times - 1`` more).
 
         It answers ``status`` with a Status body (and ``Retry-After``), or drops the
         connection, after sleeping ``delay`` seconds; a delay alone slows the request
-        down. With ``after=True`` the request is applied to the store first.
+        down. With ``after=True`` the request is applied to the store first. ``hold``
+        applies the request, then waits that long before answering (a crash window).
         """
-        fault = Fault(method, path_contains, status, nth, times, delay, drop, retry_after, after)
+        fault = Fault(method, path_contains, status, nth, times, delay, drop, retry_after, after, hold)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -1183,20 +1186,25 @@ class KubeAPI:
             body=_parse_json(raw),
             headers=headers,
         )
+        with self._lock:
+            self._log.append(record)  # logged on arrival: a test can see a request the server holds
         if self.latency:
             time.sleep(self.latency)
         fault = self._fault_for(method, target)
         if fault and fault.delay:
             time.sleep(fault.delay)
-        if fault and fault.interrupts:
+        if fault and fault.hold:
+            answer = self._answer(record)  # applied; the client hears of it only after the hold
+            time.sleep(fault.hold)
+            if fault.interrupts:
+                answer = fault.answer()
+        elif fault and fault.interrupts:
             if fault.after:
                 self._answer(record)  # applied, but the client never hears of it
             answer = fault.answer()
         else:
             answer = self._answer(record)
         record.status, record.dropped = (answer.status, False) if answer else (None, True)
-        with self._lock:
-            self._log.append(record)
         if answer is None:
             handler.close_connection = True
             return
