@@ -90,7 +90,7 @@ def forge(
     debug: bool = DebugOption,
 ) -> None:
     """Create the app's Deployment, Service, tunnel rule and DNS route, or its CronJob. Resumes a failed forge."""
-    with _handled(debug, output):
+    with _handled(debug):
         from norn import infraspec, operations
 
         settings = _settings(namespace, context)
@@ -117,7 +117,7 @@ def teardown(
     debug: bool = DebugOption,
 ) -> None:
     """Remove what forge created, in reverse: DNS route, tunnel rule, Service, Deployment (volumes are kept)."""
-    with _handled(debug, output):
+    with _handled(debug):
         from norn import infraspec, operations
 
         settings = _settings(None, context)
@@ -142,7 +142,7 @@ def status(
     debug: bool = DebugOption,
 ) -> None:
     """Show where each app stands: status, the last run's steps, and what was created."""
-    with _handled(debug, output):
+    with _handled(debug):
         import json
 
         from norn import render
@@ -257,10 +257,8 @@ def _report(outcome, output: Output) -> None:
 class _handled:
     """Map norn's errors to one line and an exit code; tracebacks only with --debug."""
 
-    def __init__(self, debug: bool, output: Output) -> None:
+    def __init__(self, debug: bool) -> None:
         self.debug = debug
-        self.output = output
-        self.sink = None
 
     def __enter__(self) -> "_handled":
         return self
