@@ -154,13 +154,14 @@ def status(
             from norn.infraspec import check_app_name
 
             check_app_name(app_name)
-            state = store.load(app_name) or ForgeState(app_name)
+            state = _as_seen(store, store.load(app_name) or ForgeState(app_name))
             if output is Output.json:
                 typer.echo(json.dumps(render.status_json(state), indent=2))
             else:
                 render.render_status(state, _console())
             return
         states, problems = store.list()
+        states = [_as_seen(store, state) for state in states]
         if output is Output.json:
             typer.echo(json.dumps(render.status_json(states), indent=2))
         else:
@@ -172,6 +173,11 @@ def status(
 
 
 # --- helpers -----------------------------------------------------------------
+
+
+def _as_seen(store, state):
+    """A state left in forging or tearing_down by a run that died shows as what it is: failed."""
+    return state if store.is_running(state.app) else state.interrupted()
 
 
 def _settings(namespace: str | None, context: str | None):

@@ -49,11 +49,7 @@ class Outcome:
 
 def current(store: "StateStore", app: str) -> ForgeState:
     """The app's state; one left mid-run by a killed process counts as failed (the caller holds the lock)."""
-    state = store.load(app) or ForgeState(app)
-    if state.status in (ForgeStatus.FORGING, ForgeStatus.TEARING_DOWN):
-        state.status = ForgeStatus.FORGE_FAILED
-        state.error = state.error or "the previous run was interrupted"
-    return state
+    return (store.load(app) or ForgeState(app)).interrupted()
 
 
 def has_work_to_undo(state: ForgeState) -> bool:

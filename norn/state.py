@@ -73,6 +73,13 @@ class ForgeState:
             raise StateError(f"{self.app}: cannot go from {self.status} to {target}")
         self.status = target
 
+    def interrupted(self) -> "ForgeState":
+        """How a state left mid-run by a process that died reads: failed, and resumable."""
+        if self.status in (ForgeStatus.FORGING, ForgeStatus.TEARING_DOWN):
+            self.status = ForgeStatus.FORGE_FAILED
+            self.error = self.error or "the previous run was interrupted; rerun to resume"
+        return self
+
     def to_status_json(self) -> dict[str, Any]:
         """The contract shape of ``norn status --output json``."""
         return {

@@ -18,6 +18,9 @@ class StateStore(Protocol):
     def list(self) -> tuple[list[ForgeState], list[str]]:
         """Every app's state, and one problem line per record that cannot be read."""
 
+    def is_running(self, app: str) -> bool:
+        """Whether a norn run holds the app right now (a hint for display, not a lock)."""
+
     def lock(self, app: str) -> AbstractContextManager[None]:
         """Hold the app for one run; Busy when another run holds it."""
 

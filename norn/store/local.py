@@ -76,6 +76,15 @@ class LocalStore:
                 problems.append(getattr(exc, "message", str(exc)))
         return states, problems
 
+    def is_running(self, app: str) -> bool:
+        """Whether a live norn process holds the app (read from the lock file, without locking)."""
+        try:
+            info = json.loads((self.dir / f"{app}.lock").read_text() or "{}")
+            os.kill(int(info["pid"]), 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            return False  # no lock file, released (emptied), or its process is gone
+        return True
+
     @contextmanager
     def lock(self, app: str) -> Iterator[None]:
         self._ensure_dir()

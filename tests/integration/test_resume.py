@@ -306,3 +306,18 @@ def test_an_object_recreated_by_norn_since_is_still_deleted(norn, cluster):
     cluster.seed(service)  # same name and labels, new uid
     assert norn("teardown", "web", "--yes").code == 0
     assert cluster.get_object("services", "default", "web-svc") is None
+
+
+def test_status_shows_a_killed_run_as_failed_and_a_live_one_as_running(norn, cluster):
+    norn.write_spec(WEB_SPEC)
+    cluster.inject(method="POST", path_contains="/services", delay=30)
+    process = norn.popen("forge", "web", "--output", "json")
+    deadline = time.monotonic() + 20
+    while not cluster.count("POST", "/services") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert json.loads(norn("status", "web", "--output", "json").stdout)["status"] == "forging"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    shown = json.loads(norn("status", "web", "--output", "json").stdout)
+    assert shown["status"] == "forge_failed" and "interrupted" in shown["error"]
+    assert json.loads(norn("status", "--output", "json").stdout)[0]["status"] == "forge_failed"
