@@ -31,6 +31,7 @@ HELP = """Provision an app's Kubernetes infrastructure from its infraspec.yaml.
   norn status                           every app and where it stands
   norn status mail-agent --output json  one app's state, for machines
   norn teardown mail-agent --yes        remove what forge created (volumes are kept)
+  norn validate                         check every infraspec under NORN_APPS_DIR (no cluster)
 """
 
 app = typer.Typer(
@@ -169,6 +170,36 @@ def status(
         for problem in problems:
             typer.echo(f"error: {problem}", err=True)
         if problems:
+            raise typer.Exit(Exit.USAGE)
+
+
+@app.command(epilog="Examples: norn validate · norn validate ./infraspec.yaml · norn validate web worker -o json")
+def validate(
+    targets: Optional[list[str]] = typer.Argument(
+        None, metavar="[PATH|APP]...", help="Files, app folders or app names [default: every app under NORN_APPS_DIR]."
+    ),
+    output: Output = OutputOption,
+    debug: bool = DebugOption,
+) -> None:
+    """Check infraspec files: one line per file, exit 2 if any is invalid. No cluster is needed."""
+    with _handled(debug, output):
+        import json
+
+        from norn import validation
+
+        settings = _settings(None, None)
+        cwd = Path.cwd()
+        if targets:
+            results = [validation.check_arg(arg, settings.apps_dir, cwd) for arg in targets]
+        else:
+            results = [validation.check_file(path) for path in validation.default_targets(settings.apps_dir)]
+        if output is Output.json:
+            typer.echo(json.dumps([r.to_json() for r in results], indent=2))
+        else:
+            for result in results:
+                for line in validation.lines(result):
+                    typer.echo(line)
+        if not all(r.ok for r in results):
             raise typer.Exit(Exit.USAGE)
 
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from norn.errors import AlreadyExists, ClusterError, Conflict, NotFound, UsageError
 
@@ -55,6 +55,9 @@ SERVICE = Kind("Service", "/api/v1", "services")
 PVC = Kind("PersistentVolumeClaim", "/api/v1", "persistentvolumeclaims")
 CONFIGMAP = Kind("ConfigMap", "/api/v1", "configmaps")
 CRONJOB = Kind("CronJob", "/apis/batch/v1", "cronjobs")
+POD = Kind("Pod", "/api/v1", "pods")
+EVENT = Kind("Event", "/api/v1", "events")
+ENDPOINTS = Kind("Endpoints", "/api/v1", "endpoints")
 
 
 class Cluster:
@@ -124,6 +127,23 @@ class Cluster:
         except NotFound:
             return False
         return True
+
+    def list(
+        self, kind: Kind, namespace: str | None, *, labels: str | None = None, fields: str | None = None
+    ) -> list[dict]:
+        """One list call: in a namespace, or in every namespace when ``namespace`` is None."""
+        path = kind.path(namespace) if namespace else f"{kind.prefix}/{kind.plural}"
+        query = {k: v for k, v in (("labelSelector", labels), ("fieldSelector", fields)) if v}
+        if query:
+            path += "?" + urlencode(query)
+        return self._request("GET", path).get("items") or []
+
+    def dry_run(
+        self, method: str, kind: Kind, namespace: str, name: str | None = None, body: Any = None,
+        content_type: str = "application/json",
+    ) -> dict:
+        """Send a write with ``dryRun=All``: the server validates and admits it, and stores nothing."""
+        return self._request(method, kind.path(namespace, name) + "?dryRun=All", body=body, content_type=content_type)
 
     def _request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json") -> dict:
         """Send one request, retrying transient failures within ``retry_seconds``."""

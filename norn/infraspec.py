@@ -13,6 +13,7 @@ the fast path of `norn validate`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -1038,3 +1039,17 @@ def find_and_load(app: str, *, spec_path: Path | None, apps_dir: Path, cwd: Path
     if spec.app != app:
         raise _app_mismatch(path, spec.app, app)
     return spec, path
+
+
+# --- digest ----------------------------------------------------------------------------------
+
+# Keys other pipelines own: changing them changes nothing norn forged.
+_OTHER_PIPELINES = ("core", "build", "repo", "migrations", "artifacts", "alerts", "runtime", "deploy", "function", "target")
+
+
+def spec_digest(spec: Infraspec) -> str:
+    """A digest of what forge acts on, stored at forge time so `status --live` can tell the spec changed."""
+    data = spec.model_dump(mode="json", by_alias=True, exclude=set(_OTHER_PIPELINES))
+    data["services"] = {"postgres": data["services"].get("postgres")}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

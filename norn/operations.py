@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from norn import pipeline
 from norn.errors import UsageError
 from norn.events import Sink
+from norn.infraspec import spec_digest
 from norn.pipeline import Context, Step
 from norn.state import ForgeState, ForgeStatus
 from norn.steps.cron import RegisterCron, UnregisterCron
@@ -71,13 +72,14 @@ def forge(
         if state.status == ForgeStatus.FORGED and not force:
             return Outcome(False, f"{app} is already forged; run norn forge {app} --force to tear it down and forge it afresh")
         if not force:
-            _check_namespace(state, settings)
+            check_namespace(state, settings)
         ctx = Context(app, settings, state, spec=spec, connect=connect)
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         if force and state.status != ForgeStatus.UNFORGED:
             pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
             state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
         state.resources["namespace"] = settings.namespace
+        state.spec_digest = spec_digest(spec)
         pipeline.run("forge", forge_steps(spec), ctx, store, sink)
         return Outcome(True)
 
@@ -106,11 +108,13 @@ def teardown(
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
         state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
+        state.spec_digest = None
         store.save(state)
         return Outcome(True)
 
 
-def _check_namespace(state: ForgeState, settings: "Settings") -> None:
+def check_namespace(state: ForgeState, settings: "Settings") -> None:
+    """A resume must forge into the namespace the recorded objects are in."""
     recorded = state.resources.get("namespace")
     has_objects = any(k for k in state.resources if k not in ("namespace", "keptVolumes"))
     if recorded and has_objects and recorded != settings.namespace and state.status != ForgeStatus.UNFORGED:

@@ -67,6 +67,7 @@ class ForgeState:
     error: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    spec_digest: str | None = None  # of the infraspec the last forge ran with, to tell drift
 
     def move_to(self, target: ForgeStatus) -> None:
         if target != self.status and target not in TRANSITIONS[self.status]:
@@ -94,7 +95,12 @@ class ForgeState:
 
     def to_json(self) -> dict[str, Any]:
         """The stored document: the status shape plus bookkeeping."""
-        return {"version": FORMAT_VERSION, **self.to_status_json(), "operation": self.operation}
+        return {
+            "version": FORMAT_VERSION,
+            **self.to_status_json(),
+            "operation": self.operation,
+            "specDigest": self.spec_digest,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> "ForgeState":
@@ -128,4 +134,5 @@ class ForgeState:
             error=data.get("error"),
             started_at=data.get("startedAt"),
             finished_at=data.get("finishedAt"),
+            spec_digest=data.get("specDigest"),
         )

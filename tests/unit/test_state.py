@@ -39,3 +39,10 @@ def test_status_json_has_exactly_the_contract_keys():
     data = ForgeState("web").to_status_json()
     assert set(data) == {"app", "status", "steps", "resources", "error", "startedAt", "finishedAt"}
     assert data["status"] == "unforged"
+
+
+def test_the_spec_digest_is_stored_but_not_part_of_the_status_contract():
+    state = ForgeState("web", spec_digest="sha256:abc")
+    assert state.to_json()["specDigest"] == "sha256:abc"
+    assert "specDigest" not in state.to_status_json()
+    assert ForgeState.from_json(state.to_json()).spec_digest == "sha256:abc"
