@@ -28,6 +28,7 @@ HELP = """Provision an app's Kubernetes infrastructure from its infraspec.yaml.
   norn forge mail-agent                 create the Deployment, Service, tunnel route and DNS
   norn forge mail-agent --spec ./infraspec.yaml --namespace staging
   norn forge mail-agent --force --yes   tear down, then forge afresh (no prompt, for CI)
+  norn plan mail-agent                  what forge would do, changing nothing (forge --dry-run)
   norn status                           every app and where it stands
   norn status mail-agent --output json  one app's state, for machines
   norn teardown mail-agent --yes        remove what forge created (volumes are kept)
@@ -49,6 +50,12 @@ class Output(str, Enum):
     json = "json"
 
 
+class PlanOutput(str, Enum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
 class Exit:
     OK = 0
     STEP_FAILED = 1
@@ -62,6 +69,14 @@ NamespaceOption = typer.Option(None, "--namespace", "-n", help="Namespace of the
 ContextOption = typer.Option(None, "--context", help="kubeconfig context to use [default: the current context].")
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal).")
 DebugOption = typer.Option(False, "--debug", help="Show tracebacks for errors.")
+PlanOutputOption = typer.Option(
+    PlanOutput.text, "--output", "-o",
+    help="text for people and CI logs, json for machines (NDJSON events when not a dry run), yaml for the objects a dry run would create.",
+)
+DryRunOption = typer.Option(False, "--dry-run", help="Change nothing: show what would run, skip or resume, and why.")
+ServerDryRunOption = typer.Option(
+    False, "--server-dry-run", help="Dry run, and send each write with dryRun=All so the cluster's validation and admission answer."
+)
 
 
 def _version(value: bool) -> None:
@@ -87,13 +102,20 @@ def forge(
     spec: Optional[Path] = typer.Option(None, "--spec", help="The infraspec file [default: found by app name]."),
     namespace: Optional[str] = NamespaceOption,
     context: Optional[str] = ContextOption,
-    output: Output = OutputOption,
+    dry_run: bool = DryRunOption,
+    server_dry_run: bool = ServerDryRunOption,
+    output: PlanOutput = PlanOutputOption,
     debug: bool = DebugOption,
 ) -> None:
     """Create the app's Deployment, Service, tunnel rule and DNS route, or its CronJob. Resumes a failed forge."""
     with _handled(debug):
         from norn import infraspec, operations
 
+        if dry_run or server_dry_run:
+            return _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output)
+        if output is PlanOutput.yaml:
+            raise UsageError("--output yaml shows the objects a dry run would create", hint="add --dry-run")
+        output = Output(output.value)
         settings = _settings(namespace, context)
         infraspec.check_app_name(app_name)
         loaded, _path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
@@ -114,6 +136,8 @@ def teardown(
     delete_volumes: bool = typer.Option(False, "--delete-volumes", help="Also delete the app's PersistentVolumeClaims and their data."),
     namespace: Optional[str] = NamespaceOption,
     context: Optional[str] = ContextOption,
+    dry_run: bool = DryRunOption,
+    server_dry_run: bool = ServerDryRunOption,
     output: Output = OutputOption,
     debug: bool = DebugOption,
 ) -> None:
@@ -124,6 +148,14 @@ def teardown(
         settings = _settings(None, context)
         infraspec.check_app_name(app_name)
         store = _store(settings)
+        if dry_run or server_dry_run:
+            from norn import plan as planning
+
+            state = operations.current(store, app_name)
+            operations.check_teardown_namespace(state, namespace)
+            look = planning.reader(_connector(settings))
+            found = planning.plan_teardown(app_name, settings, state, look, delete_volumes=delete_volumes)
+            return _show_plan(found, output, settings if server_dry_run else None)
         peek = store.load(app_name)
         if peek is not None and operations.has_work_to_undo(peek):
             what = "and delete its volumes" if delete_volumes else "(volumes are kept)"
@@ -203,12 +235,63 @@ def validate(
             raise typer.Exit(Exit.USAGE)
 
 
+@app.command(epilog="Examples: norn plan web · norn plan web --force · norn plan web -o yaml · norn plan web --server-dry-run")
+def plan(
+    app_name: str = typer.Argument(..., metavar="APP", help="The app's name (its infraspec's app key)."),
+    force: bool = typer.Option(False, "--force", help="Plan a teardown, then a fresh forge."),
+    spec: Optional[Path] = typer.Option(None, "--spec", help="The infraspec file [default: found by app name]."),
+    namespace: Optional[str] = NamespaceOption,
+    context: Optional[str] = ContextOption,
+    server_dry_run: bool = ServerDryRunOption,
+    output: PlanOutput = PlanOutputOption,
+    debug: bool = DebugOption,
+) -> None:
+    """Show what norn forge APP would do, changing nothing (the same as norn forge APP --dry-run)."""
+    with _handled(debug, output):
+        _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output)
+
+
 # --- helpers -----------------------------------------------------------------
 
 
 def _as_seen(store, state):
     """A state left in forging or tearing_down by a run that died shows as what it is: failed."""
     return state if store.is_running(state.app) else state.interrupted()
+
+
+def _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output) -> None:
+    """``forge --dry-run``: the state is read without the lock and nothing is written anywhere."""
+    from norn import infraspec, operations
+    from norn import plan as planning
+
+    settings = _settings(namespace, context)
+    infraspec.check_app_name(app_name)
+    loaded, path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
+    infraspec.check_forgeable(loaded, path)
+    state = operations.current(_store(settings), app_name)
+    look = planning.reader(_connector(settings))
+    found = planning.plan_forge(loaded, settings, state, look, force=force)
+    _show_plan(found, output, settings if server_dry_run else None)
+
+
+def _show_plan(found, output, server_settings) -> None:
+    """Print a plan; exit 1 when a step would fail. With settings, check each write with dryRun=All first."""
+    import json
+
+    from norn import plan as planning
+    from norn import views
+
+    if server_settings is not None:
+        planning.check_with_server(found, _connector(server_settings)())
+    if output.value == "json":
+        typer.echo(json.dumps(found.to_json(), indent=2))
+    elif output.value == "yaml":
+        typer.echo(views.plan_yaml(found), nl=False)
+    else:
+        for line in views.plan_lines(found):
+            typer.echo(line)
+    if found.fails:
+        raise typer.Exit(Exit.STEP_FAILED)
 
 
 def _settings(namespace: str | None, context: str | None):

@@ -98,12 +98,7 @@ def teardown(
         state = current(store, app)
         if not has_work_to_undo(state):
             return Outcome(False, f"{app}: nothing to tear down (it is not forged)")
-        recorded = state.resources.get("namespace")
-        if namespace_flag and recorded and namespace_flag != recorded:
-            raise UsageError(
-                f"{app} was forged in namespace {recorded}, not {namespace_flag}",
-                hint=f"run norn teardown {app} without --namespace, or with --namespace {recorded}",
-            )
+        check_teardown_namespace(state, namespace_flag)
         ctx = Context(app, settings, state, delete_volumes=delete_volumes, connect=connect)
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
@@ -111,6 +106,16 @@ def teardown(
         state.spec_digest = None
         store.save(state)
         return Outcome(True)
+
+
+def check_teardown_namespace(state: ForgeState, namespace_flag: str | None) -> None:
+    """Teardown acts where the objects were forged; a --namespace naming elsewhere is a mistake."""
+    recorded = state.resources.get("namespace")
+    if namespace_flag and recorded and namespace_flag != recorded:
+        raise UsageError(
+            f"{state.app} was forged in namespace {recorded}, not {namespace_flag}",
+            hint=f"run norn teardown {state.app} without --namespace, or with --namespace {recorded}",
+        )
 
 
 def check_namespace(state: ForgeState, settings: "Settings") -> None:
