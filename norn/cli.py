@@ -28,6 +28,7 @@ HELP = """Provision an app's Kubernetes infrastructure from its infraspec.yaml.
   norn forge mail-agent                 create the Deployment, Service, tunnel route and DNS
   norn forge mail-agent --spec ./infraspec.yaml --namespace staging
   norn forge mail-agent --force --yes   tear down, then forge afresh (no prompt, for CI)
+  norn forge mail-agent --wait          ... and wait until it is rolled out (fails fast on a crash loop)
   norn plan mail-agent                  what forge would do, changing nothing (forge --dry-run)
   norn status                           every app and where it stands
   norn status mail-agent --output json  one app's state, for machines
@@ -73,6 +74,8 @@ PlanOutputOption = typer.Option(
     PlanOutput.text, "--output", "-o",
     help="text for people and CI logs, json for machines (NDJSON events when not a dry run), yaml for the objects a dry run would create.",
 )
+WaitOption = typer.Option(False, "--wait", help="After the steps, wait until the app's Deployment and cloudflared are rolled out.")
+TimeoutOption = typer.Option("5m", "--timeout", help="How long --wait waits in all, such as 90s, 5m or 1h.")
 DryRunOption = typer.Option(False, "--dry-run", help="Change nothing: show what would run, skip or resume, and why.")
 ServerDryRunOption = typer.Option(
     False, "--server-dry-run", help="Dry run, and send each write with dryRun=All so the cluster's validation and admission answer."
@@ -104,6 +107,8 @@ def forge(
     context: Optional[str] = ContextOption,
     dry_run: bool = DryRunOption,
     server_dry_run: bool = ServerDryRunOption,
+    wait: bool = WaitOption,
+    timeout: str = TimeoutOption,
     output: PlanOutput = PlanOutputOption,
     debug: bool = DebugOption,
 ) -> None:
@@ -112,10 +117,12 @@ def forge(
         from norn import infraspec, operations
 
         if dry_run or server_dry_run:
-            return _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output)
+            wait_seconds = _wait_seconds(timeout) if wait else None
+            return _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds)
         if output is PlanOutput.yaml:
             raise UsageError("--output yaml shows the objects a dry run would create", hint="add --dry-run")
         output = Output(output.value)
+        wait_seconds = _wait_seconds(timeout) if wait else None
         settings = _settings(namespace, context)
         infraspec.check_app_name(app_name)
         loaded, _path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
@@ -125,7 +132,9 @@ def forge(
         if force and peek is not None and operations.has_work_to_undo(peek):
             _confirm(yes, f"Tear down {app_name} and forge it afresh?", "--force")
         with _sink(output) as sink, _interruptible():
-            outcome = operations.forge(loaded, settings, store, sink, _connector(settings), force=force)
+            outcome = operations.forge(
+                loaded, settings, store, sink, _connector(settings), force=force, wait_seconds=wait_seconds
+            )
         _report(outcome, output)
 
 
@@ -243,12 +252,15 @@ def plan(
     namespace: Optional[str] = NamespaceOption,
     context: Optional[str] = ContextOption,
     server_dry_run: bool = ServerDryRunOption,
+    wait: bool = WaitOption,
+    timeout: str = TimeoutOption,
     output: PlanOutput = PlanOutputOption,
     debug: bool = DebugOption,
 ) -> None:
     """Show what norn forge APP would do, changing nothing (the same as norn forge APP --dry-run)."""
     with _handled(debug, output):
-        _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output)
+        wait_seconds = _wait_seconds(timeout) if wait else None
+        _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds)
 
 
 # --- helpers -----------------------------------------------------------------
@@ -259,7 +271,7 @@ def _as_seen(store, state):
     return state if store.is_running(state.app) else state.interrupted()
 
 
-def _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output) -> None:
+def _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None) -> None:
     """``forge --dry-run``: the state is read without the lock and nothing is written anywhere."""
     from norn import infraspec, operations
     from norn import plan as planning
@@ -270,8 +282,14 @@ def _plan_forge(app_name, force, spec, namespace, context, server_dry_run, outpu
     infraspec.check_forgeable(loaded, path)
     state = operations.current(_store(settings), app_name)
     look = planning.reader(_connector(settings))
-    found = planning.plan_forge(loaded, settings, state, look, force=force)
+    found = planning.plan_forge(loaded, settings, state, look, force=force, wait_seconds=wait_seconds)
     _show_plan(found, output, settings if server_dry_run else None)
+
+
+def _wait_seconds(timeout: str) -> float:
+    from norn.wait import parse_duration
+
+    return parse_duration(timeout)
 
 
 def _show_plan(found, output, server_settings) -> None:

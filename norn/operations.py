@@ -20,6 +20,7 @@ from norn.steps.deployment import CreateDeployment, DeleteDeployment
 from norn.steps.dns import CreateDnsRoute, RemoveDnsRoute
 from norn.steps.service import CreateService, DeleteService
 from norn.steps.tunnel import PatchCloudflared, RestartCloudflared, UnpatchCloudflared
+from norn.steps.wait import wait_steps
 
 if TYPE_CHECKING:
     from norn.cluster import Cluster
@@ -65,6 +66,7 @@ def forge(
     connect: Callable[[], "Cluster"],
     *,
     force: bool = False,
+    wait_seconds: float | None = None,
 ) -> Outcome:
     app = spec.app
     with store.lock(app):
@@ -80,7 +82,8 @@ def forge(
             state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
         state.resources["namespace"] = settings.namespace
         state.spec_digest = spec_digest(spec)
-        pipeline.run("forge", forge_steps(spec), ctx, store, sink)
+        waits = wait_steps(wait_seconds) if wait_seconds else []
+        pipeline.run("forge", forge_steps(spec) + waits, ctx, store, sink)
         return Outcome(True)
 
 

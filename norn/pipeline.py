@@ -40,6 +40,7 @@ class Context:
     spec: "Infraspec | None" = None
     delete_volumes: bool = False
     connect: Callable[[], "Cluster"] | None = None
+    progress: Callable[[str], None] = field(default=lambda text: None, repr=False)  # a running step's news
     _cluster: "Cluster | None" = field(default=None, repr=False)
 
     @property
@@ -95,6 +96,7 @@ def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", si
         reason = step.skip_reason(ctx)
         if reason is None:
             emit("step", {"step": step.name, "status": events.RUNNING})
+            ctx.progress = lambda text, name=step.name: emit("step", {"step": name, "status": events.RUNNING, "output": text})
             store.save(state)
             started = time.monotonic()
             retries_before = ctx.api_retries()

@@ -23,6 +23,8 @@ from norn.pipeline import Context, Step
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState, ForgeStatus
 from norn.steps.tunnel import RESTARTED_AT
+from norn.steps.wait import wait_steps
+from norn.wait import format_seconds
 
 if TYPE_CHECKING:
     from norn.cluster import Cluster
@@ -123,6 +125,7 @@ def plan_forge(
     look: Look,
     *,
     force: bool = False,
+    wait_seconds: float | None = None,
 ) -> Plan:
     """What ``norn forge`` would do from this state, as operations.forge decides it."""
     app = spec.app
@@ -141,7 +144,9 @@ def plan_forge(
     elif resume:
         plan.summary = f"a resumed forge of {app}: steps the failed run recorded as done are skipped"
     sim.ctx.state.resources["namespace"] = settings.namespace
-    sim.walk("forge", operations.forge_steps(spec), resume=resume)
+    waits = wait_steps(wait_seconds) if wait_seconds else []
+    sim.wait_seconds = wait_seconds or 0.0
+    sim.walk("forge", operations.forge_steps(spec) + waits, resume=resume)
     return plan
 
 
@@ -217,6 +222,7 @@ class _Sim:
         self.plan: Plan
         self.deleted: set[tuple[str, str, str]] = set()
         self.blocked_by: str | None = None
+        self.wait_seconds = 0.0  # --timeout of the waits, when --wait is planned
         self._configmap: dict | None = None
         self._config_read = False
 
@@ -425,6 +431,22 @@ def _delete_deployment(sim: _Sim, planned: StepPlan) -> None:
         sim.resources["keptVolumes"] = claims
 
 
+def _wait_rollout(sim: _Sim, planned: StepPlan) -> None:
+    what = DEPLOYMENT.describe(sim.ctx.namespace, sim.ctx.spec.app)
+    planned.changes.append(f"wait up to {_budget(sim)} for {what} to roll out")
+
+
+def _wait_cloudflared(sim: _Sim, planned: StepPlan) -> None:
+    namespace, name = sim.ctx.settings.cloudflared_namespace, sim.ctx.settings.cloudflared_deployment
+    if sim.look(DEPLOYMENT, namespace, name) is None:
+        raise _Skip(f"no cloudflared Deployment {namespace}/{name}")
+    planned.changes.append(f"wait up to {_budget(sim)} for {DEPLOYMENT.describe(namespace, name)} to roll out")
+
+
+def _budget(sim: _Sim) -> str:
+    return format_seconds(sim.wait_seconds)
+
+
 _PLANNERS: dict[str, Callable[[_Sim, StepPlan], None]] = {
     "create-deployment": _create_deployment,
     "create-service": _create_service,
@@ -437,4 +459,6 @@ _PLANNERS: dict[str, Callable[[_Sim, StepPlan], None]] = {
     "delete-service": _delete_service,
     "delete-deployment": _delete_deployment,
     "unregister-cron": _unregister_cron,
+    "wait-rollout": _wait_rollout,
+    "wait-cloudflared": _wait_cloudflared,
 }

@@ -142,7 +142,7 @@ class _StepRow:
         from rich.text import Text
 
         if self.status == RUNNING:
-            return (Spinner("dots", style="cyan"), Text(self.name), Text(""), Text(""))
+            return (Spinner("dots", style="cyan"), Text(self.name), Text("\n".join(_lines(self.output))), Text(""))
         mark, colour = _STEP_MARKS[self.status]
         name_style = {SKIPPED: "dim", FAILED: "red"}.get(self.status, "")
         duration = format_duration(self.duration_ms) if self.duration_ms is not None else ""

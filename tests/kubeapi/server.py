@@ -7,7 +7,7 @@ It answers the way kube-apiserver does for the calls norn makes, so the real
   ``/apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}]``, a ``/status``
   subresource, cluster-wide lists (``/apis/apps/v1/deployments``), namespaces
   themselves, and minimal discovery (``/version``, ``/api``, ``/apis``);
-* create (201), get, list with label and field selectors, replace, patch and
+* create (201), get, list with label and field selectors (``SELECTABLE_FIELDS``), replace, patch and
   delete, with ``Status`` errors whose codes, reasons and messages match the
   real server's (AlreadyExists, NotFound, Conflict, Invalid, ...);
 * a global resourceVersion counter; a stale resourceVersion on PUT or in a
@@ -32,7 +32,8 @@ graceful deletion, and checks that a namespace exists.
 
 For tests there is a request log, fault injection (a status, a delay, a
 dropped connection, optionally after the request was applied), a global
-latency, bearer-token checking and direct access to the stored objects.
+latency, bearer-token checking and direct access to the stored objects
+(``set_status`` plays a controller: a rollout under way, a crash-looping pod).
 """
 
 from __future__ import annotations
@@ -276,19 +277,29 @@ def label_matcher(selector: str) -> Matcher:
     return lambda obj: all(req(obj.get("metadata", {}).get("labels") or {}) for req in requirements)
 
 
+# Field selectors the stand-in answers: every kind's metadata, and what Events add.
+SELECTABLE_FIELDS = ("metadata.name", "metadata.namespace", "involvedObject.kind", "involvedObject.name",
+                     "involvedObject.namespace", "involvedObject.uid", "reason", "type")
+
+
+def _field_value(obj: dict, path: str) -> Any:
+    for key in path.split("."):
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
 def field_matcher(selector: str) -> Matcher:
-    """An object matcher for a ``fieldSelector`` on metadata.name and metadata.namespace."""
+    """An object matcher for a ``fieldSelector`` on one of ``SELECTABLE_FIELDS``."""
     requirements = []
     for term in _split_terms(selector):
         match = re.match(r"^([\w.]+)\s*(==|=|!=)\s*(.*)$", term)
         if not match:
             raise ApiError(400, f"invalid selector: {term!r}; can't understand {term!r}")
         path, operator, value = match.groups()
-        if path not in ("metadata.name", "metadata.namespace"):
+        if path not in SELECTABLE_FIELDS:
             raise ApiError(400, f"field label not supported: {path}")
-        key = path.split(".")[1]
         wanted = operator != "!="
-        requirements.append(lambda obj, k=key, v=value, w=wanted: (obj["metadata"].get(k) == v) == w)
+        requirements.append(lambda obj, p=path, v=value, w=wanted: (_field_value(obj, p) == v) == w)
     return lambda obj: all(req(obj) for req in requirements)
 
 
@@ -1162,6 +1173,12 @@ class KubeAPI:
 
     def remove(self, plural: str, namespace: str | None, name: str, group: str = "") -> bool:
         return self.store.remove(resource_for(plural, group), namespace, name)
+
+    def set_status(self, plural: str, namespace: str | None, name: str, status: dict, group: str = "") -> dict:
+        """Replace an object's status, as its controller would (a rollout under way, a pod crash-looping)."""
+        resource = resource_for(plural, group)
+        stored = self.store.get(resource, namespace, name)
+        return self.store.replace(resource, namespace, name, {**stored, "status": status}, subresource="status")
 
     # serving
 
