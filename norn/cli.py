@@ -177,9 +177,11 @@ def teardown(
         _report(outcome, output)
 
 
-@app.command(epilog="Examples: norn status · norn status web · norn status web --output json")
+@app.command(epilog="Examples: norn status · norn status web · norn status web --output json · norn status --live")
 def status(
     app_name: Optional[str] = typer.Argument(None, metavar="[APP]", help="One app; all apps when left out."),
+    live: bool = typer.Option(False, "--live", help="Also ask the cluster how each object is now, and report drift."),
+    context: Optional[str] = ContextOption,
     output: Output = OutputOption,
     debug: bool = DebugOption,
 ) -> None:
@@ -190,8 +192,10 @@ def status(
         from norn import render
         from norn.state import ForgeState
 
-        settings = _settings(None, None)
+        settings = _settings(None, context)
         store = _store(settings)
+        if live:
+            return _status_live(app_name, settings, store, output)
         if app_name is not None:
             from norn.infraspec import check_app_name
 
@@ -284,6 +288,56 @@ def _plan_forge(app_name, force, spec, namespace, context, server_dry_run, outpu
     look = planning.reader(_connector(settings))
     found = planning.plan_forge(loaded, settings, state, look, force=force, wait_seconds=wait_seconds)
     _show_plan(found, output, settings if server_dry_run else None)
+
+
+def _status_live(app_name, settings, store, output) -> None:
+    """``status --live``: the recorded state beside what the cluster says, one list call per kind."""
+    import json
+
+    from norn import drift, infraspec, render, views
+    from norn.state import ForgeState, ForgeStatus
+
+    if app_name is not None:
+        infraspec.check_app_name(app_name)
+        states, problems = [store.load(app_name) or ForgeState(app_name)], []
+    else:
+        states, problems = store.list()
+    forged = [s for s in states if s.status != ForgeStatus.UNFORGED]
+    namespaces = {s.resources.get("namespace") or settings.namespace for s in forged}
+    apps = [s.app for s in forged]
+    observed = drift.observe(_connector(settings)(), apps, namespaces, settings) if forged else drift.Observed()
+    lives = []
+    for state in states:
+        if state.status == ForgeStatus.UNFORGED:
+            lives.append(drift.Live(state.app))
+            continue
+        spec, problem = _spec_or_problem(state.app, settings)
+        lives.append(drift.assess(state, spec, problem, observed, settings))
+    if output is Output.json:
+        documents = [{**state.to_status_json(), **found.to_json()} for state, found in zip(states, lives)]
+        typer.echo(json.dumps(documents[0] if app_name is not None else documents, indent=2))
+    elif app_name is not None:
+        render.render_status(states[0], _console())
+        typer.echo("\n".join(views.live_lines(lives[0])))
+    else:
+        render.render_status_table(states, _console())
+        for found in lives:
+            typer.echo("\n" + "\n".join(views.live_lines(found, title=found.app)))
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(Exit.USAGE)
+
+
+def _spec_or_problem(app_name: str, settings):
+    """The app's infraspec as forge would find it, or why there is none."""
+    from norn import infraspec
+    from norn.errors import SpecError
+
+    try:
+        return infraspec.find_and_load(app_name, spec_path=None, apps_dir=settings.apps_dir, cwd=Path.cwd())[0], None
+    except SpecError as exc:
+        return None, exc.message
 
 
 def _wait_seconds(timeout: str) -> float:

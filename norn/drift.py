@@ -1,0 +1,221 @@
+"""``status --live``: what the cluster says now about what norn forged, and where it drifted.
+
+Reading is one list call per kind (norn's label selects its objects, in one
+namespace or all), plus one GET of the cloudflared ConfigMap, whatever the
+number of apps. Judging is pure: ``assess`` compares the recorded state, the
+infraspec and what was read. An object counts as edited when a field norn set
+differs; fields others own (the image the deploy pipeline sets, what the
+server defaults) are not norn's and never count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from norn import ingress, manifests
+from norn.cluster import CONFIGMAP, CRONJOB, DEPLOYMENT, ENDPOINTS, PVC, SERVICE, Kind
+from norn.errors import NornError
+from norn.infraspec import spec_digest
+from norn.settings import CLOUDFLARED_CONFIG_KEY
+from norn.state import ForgeState
+from norn.wait import rollout_status
+
+if TYPE_CHECKING:
+    from norn.cluster import Cluster
+    from norn.infraspec import Infraspec
+    from norn.settings import Settings
+
+LISTED = (DEPLOYMENT, PVC, SERVICE, ENDPOINTS, CRONJOB)
+NAME_LABEL = "app.kubernetes.io/name"  # on all norn creates; the Endpoints controller copies Service labels
+NOT_NORNS = ("image", "imagePullPolicy")  # container fields the deploy pipeline changes
+
+Key = tuple[str, str, str]  # kind, namespace, name
+
+
+@dataclass
+class Observed:
+    objects: dict[Key, dict] = field(default_factory=dict)
+    config_name: str = ""
+    config_text: str | None = None  # None: the cloudflared ConfigMap (or its key) is not there
+
+    def get(self, kind: Kind, namespace: str, name: str) -> dict | None:
+        return self.objects.get((kind.name, namespace, name))
+
+
+def observe(cluster: "Cluster", apps: list[str], namespaces: set[str], settings: "Settings") -> Observed:
+    """One list per kind, in the one namespace the apps use or across all of them.
+
+    Objects are selected by app name, not by norn's managed-by label, so one
+    whose ownership label was edited is reported as edited, not as gone.
+    """
+    namespace = next(iter(namespaces)) if len(namespaces) == 1 else None
+    selector = f"{NAME_LABEL} in ({','.join(sorted(apps))})"
+    observed = Observed(config_name=f"{settings.cloudflared_namespace}/{settings.cloudflared_configmap}")
+    for kind in LISTED:
+        for obj in cluster.list(kind, namespace, labels=selector):
+            meta = obj["metadata"]
+            observed.objects[(kind.name, meta.get("namespace", ""), meta["name"])] = obj
+    configmap = cluster.get(CONFIGMAP, settings.cloudflared_namespace, settings.cloudflared_configmap)
+    observed.config_text = ((configmap or {}).get("data") or {}).get(CLOUDFLARED_CONFIG_KEY)
+    return observed
+
+
+@dataclass
+class Drift:
+    what: str
+    fix: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"drift": self.what, "fix": self.fix}
+
+
+@dataclass
+class Live:
+    """One app: a line per recorded object saying how it is, and its drift."""
+
+    app: str
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"live": {label: text for label, text in self.lines}, "drift": [d.to_json() for d in self.drift]}
+
+
+def assess(
+    state: ForgeState, spec: "Infraspec | None", spec_problem: str | None, observed: Observed, settings: "Settings"
+) -> Live:
+    """Compare what the state recorded (and the infraspec asks for) with what was observed."""
+    app, resources = state.app, state.resources
+    namespace = resources.get("namespace") or settings.namespace
+    settings = settings.with_flags(namespace=namespace)
+    live = Live(app)
+    force = f"norn forge {app} --force"
+    changed = _spec_changed(state, spec, spec_problem, live)
+    wanted = spec if spec is not None and not changed else None  # fields are compared with an unchanged spec only
+
+    def check(kind: Kind, name: str, desired: dict | None) -> dict | None:
+        obj = observed.get(kind, namespace, name)
+        what = kind.describe(namespace, name)
+        if obj is None:
+            live.drift.append(Drift(f"{what} is gone", f"run {force} to create it again"))
+            live.lines.append((kind.name, f"{name}: gone"))
+            return None
+        norns = {k: v for k, v in (desired or {}).items() if k not in ("apiVersion", "kind")}  # lists omit them
+        for path, want, have in edited_fields(norns, obj):
+            values = f" (norn set {want!r}, now {have!r})" if _scalar(want) and _scalar(have) else ""
+            live.drift.append(Drift(f"{what}: {path} was edited{values}", f"run {force} to restore it from the infraspec"))
+        return obj
+
+    if name := resources.get("deployment"):
+        desired = manifests.deployment(wanted, settings) if wanted else None
+        if obj := check(DEPLOYMENT, name, desired):
+            live.lines.append(("Deployment", f"{name}: {_deployment_text(obj)}"))
+    for claim in resources.get("persistentVolumeClaims") or []:
+        claims = manifests.persistent_volume_claims(wanted, namespace) if wanted else []
+        desired = next((c for c in claims if c["metadata"]["name"] == claim), None)
+        if obj := check(PVC, claim, desired):
+            live.lines.append(("PersistentVolumeClaim", f"{claim}: {(obj.get('status') or {}).get('phase', 'no phase reported')}"))
+    if name := resources.get("service"):
+        desired = manifests.service(wanted, settings) if wanted else None
+        if check(SERVICE, name, desired):
+            live.lines.append(("Service", f"{name}: {_endpoints_text(observed.get(ENDPOINTS, namespace, name))}"))
+    if rule := resources.get("ingressRule"):
+        _check_rule(rule, observed, live, force)
+    if name := resources.get("cronJob"):
+        desired = manifests.cronjob(wanted, settings) if wanted else None
+        if obj := check(CRONJOB, name, desired):
+            last = (obj.get("status") or {}).get("lastScheduleTime") or "never"
+            live.lines.append(("CronJob", f"{name}: schedule {obj['spec'].get('schedule')}, last scheduled {last}"))
+    return live
+
+
+def _spec_changed(state: ForgeState, spec: "Infraspec | None", problem: str | None, live: Live) -> bool:
+    if spec is None:
+        live.lines.append(("Infraspec", f"cannot tell whether it changed: {problem}"))
+        return False
+    if state.spec_digest is None or state.spec_digest == spec_digest(spec):
+        live.lines.append(("Infraspec", "unchanged since the forge" if state.spec_digest else "no digest recorded"))
+        return False
+    live.lines.append(("Infraspec", "changed since the forge"))
+    live.drift.append(Drift(
+        "the infraspec changed since the forge",
+        f"run norn plan {state.app} --force to see what would change, then norn forge {state.app} --force",
+    ))
+    return True
+
+
+def _check_rule(rule: dict, observed: Observed, live: Live, force: str) -> None:
+    hostname, service = rule.get("hostname"), rule.get("service")
+    if observed.config_text is None:
+        live.lines.append(("Ingress rule", f"{hostname}: the cloudflared ConfigMap {observed.config_name} is gone"))
+        live.drift.append(Drift(f"ConfigMap {observed.config_name} is gone, and the rule for {hostname} with it",
+                                "redeploy cloudflared, then run " + force))
+        return
+    try:
+        routed = ingress.find_rule(observed.config_text, hostname)
+    except NornError as exc:
+        live.lines.append(("Ingress rule", f"{hostname}: cannot read the cloudflared config: {exc.message}"))
+        return
+    if routed is None:
+        live.lines.append(("Ingress rule", f"{hostname}: missing"))
+        live.drift.append(Drift(f"the ingress rule for {hostname} was removed from {observed.config_name}",
+                                f"run {force} to add it again"))
+    elif routed != service:
+        live.lines.append(("Ingress rule", f"{hostname} → {routed}"))
+        live.drift.append(Drift(f"the ingress rule for {hostname} points to {routed}, not {service}",
+                                f"remove that rule from {observed.config_name}, then run {force}"))
+    else:
+        live.lines.append(("Ingress rule", f"{hostname} → {service}: present"))
+
+
+def _deployment_text(obj: dict) -> str:
+    desired = (obj.get("spec") or {}).get("replicas", 1)
+    status = obj.get("status") or {}
+    conditions = ", ".join(
+        f"{c.get('type')}={c.get('status')}" + (f" ({c['reason']})" if c.get("reason") else "")
+        for c in status.get("conditions") or []
+    )
+    text = f"{status.get('readyReplicas', 0)}/{desired} ready, {rollout_status(obj).message}"
+    return f"{text}; {conditions}" if conditions else text
+
+
+def _endpoints_text(endpoints: dict | None) -> str:
+    subsets = (endpoints or {}).get("subsets") or []
+    ready = sum(len(s.get("addresses") or []) for s in subsets)
+    not_ready = sum(len(s.get("notReadyAddresses") or []) for s in subsets)
+    return f"{ready} endpoint{'s' if ready != 1 else ''}" + (f" ({not_ready} not ready)" if not_ready else "")
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def edited_fields(want: Any, have: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, what norn set, what is there) for each field norn set that differs.
+
+    Fields norn did not set are ignored (server defaults, others' annotations);
+    a list of named items is matched by name.
+    """
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return [(path, want, have)]
+        found = []
+        for key, value in want.items():
+            if key in NOT_NORNS and path.rsplit(".", 1)[-1].startswith("containers["):
+                continue
+            found += edited_fields(value, have.get(key), f"{path}.{key}" if path else key)
+        return found
+    if isinstance(want, list):
+        if not isinstance(have, list) or len(have) != len(want):
+            return [(path, want, have)]
+        named = all(isinstance(item, dict) and "name" in item for item in want)
+        found = []
+        for i, item in enumerate(want):
+            if named:
+                other = next((h for h in have if isinstance(h, dict) and h.get("name") == item["name"]), None)
+                found += edited_fields(item, other, f"{path}[{item['name']}]")
+            else:
+                found += edited_fields(item, have[i], f"{path}[{i}]")
+        return found
+    return [] if want == have else [(path, want, have)]
