@@ -19,7 +19,7 @@ def test_only_fields_norn_set_count():
 def test_the_image_the_deploy_pipeline_sets_is_not_drift():
     want = {"containers": [{"name": "web", "image": "web:latest", "imagePullPolicy": "Never", "args": ["a"]}]}
     have = {"containers": [{"name": "web", "image": "r.example.com/web:9", "imagePullPolicy": "Always", "args": ["b"]}]}
-    assert edited_fields(want, have) == [("containers[web].args", ["a"], ["b"])]
+    assert edited_fields(want, have) == [("containers[web].args[0]", "a", "b")]
 
 
 def test_a_list_of_another_length_is_one_edit():
