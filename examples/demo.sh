@@ -22,9 +22,13 @@ export CLOUDFLARED_STANDIN_STATE=$work/cloudflared.json
 
 run() { printf '\n$ %s\n' "$*"; "$@"; }
 
-run norn forge mail-agent
+run norn validate
+run norn plan mail-agent             # what forge would do; changes nothing
+run norn forge mail-agent --wait
 run norn forge nightly-report
 run norn status
+run norn status --live
+run norn teardown mail-agent --dry-run
 run norn status mail-agent
 run norn forge mail-agent            # already forged: nothing to do
 run norn teardown mail-agent --yes

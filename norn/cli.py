@@ -227,7 +227,7 @@ def validate(
     debug: bool = DebugOption,
 ) -> None:
     """Check infraspec files: one line per file, exit 2 if any is invalid. No cluster is needed."""
-    with _handled(debug, output):
+    with _handled(debug):
         import json
 
         from norn import validation
@@ -262,7 +262,7 @@ def plan(
     debug: bool = DebugOption,
 ) -> None:
     """Show what norn forge APP would do, changing nothing (the same as norn forge APP --dry-run)."""
-    with _handled(debug, output):
+    with _handled(debug):
         wait_seconds = _wait_seconds(timeout) if wait else None
         _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds)
 
