@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import CRON_SPEC, WEB_SPEC, configmap_text
+from tests.integration.conftest import CRON_SPEC, WEB_SPEC
 from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG
 
 FORCE_WEB = "run norn forge web --force"
