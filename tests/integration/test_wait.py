@@ -54,7 +54,7 @@ def failure(run) -> dict:
 def test_waits_through_a_rollout_with_progress_then_succeeds(norn, cluster):
     cluster.auto_rollout = False
     norn.write_spec(WEB_SPEC)
-    process = norn.popen("forge", "web", "--wait", "--timeout", "30s", "--output", "json")
+    process = norn.popen("forge", "web", "--wait", "--timeout", "90s", "--output", "json")
     events = []
     for line in process.stdout:
         event = json.loads(line)
@@ -68,7 +68,7 @@ def test_waits_through_a_rollout_with_progress_then_succeeds(norn, cluster):
             cluster.set_status("deployments", "default", "web", rolled(2, 2), group="apps")
         elif payload["step"] == "wait-cloudflared" and "output" not in payload:
             cluster.set_status("deployments", "cloudflared", "cloudflared", rolled(1, 1, generation=2), group="apps")
-    assert process.wait(timeout=30) == 0, process.stderr.read()
+    assert process.wait(timeout=90) == 0, process.stderr.read()
 
     progress = [e["payload"]["output"] for e in events if e["payload"].get("status") == "running" and "output" in e["payload"]]
     assert progress[0].startswith("1/2 ready, 1 of 2 updated replicas available (")
@@ -88,7 +88,7 @@ def test_a_timeout_fails_with_the_conditions_the_pod_and_its_events(norn, cluste
     started = time.monotonic()
     run = norn("forge", "web", "--wait", "--timeout", "2s", "--output", "json")
     assert run.code == 1
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 60
     error = failure(run)
     assert error["step"] == "wait-rollout"
     assert error["error"].splitlines() == [
@@ -117,7 +117,7 @@ def forge_with_status_once_waiting(norn, cluster, status: dict) -> tuple[str, fl
         if payload.get("step") == "wait-rollout" and payload.get("status") == "running":
             cluster.set_status("deployments", "default", "web", status, group="apps")
             break
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=90)
     assert process.returncode == 1, err
     failed = [json.loads(line) for line in out.splitlines() if '"forge.failed"' in line][0]["payload"]
     assert failed["step"] == "wait-rollout"
@@ -133,7 +133,7 @@ def test_a_stuck_pod_fails_fast_with_its_reason_and_last_events(norn, cluster, r
     norn.write_spec(WEB_SPEC)
     unavailable = condition("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
     error, took = forge_with_status_once_waiting(norn, cluster, rolled(2, 0, conditions=[unavailable]))
-    assert took < 20  # not the 5 minutes
+    assert took < 60  # not the 5 minutes
     lines = error.splitlines()
     assert lines[0] == f"Deployment default/web will not become available: pod web-7d4b9-x2x9k is in {reason}"
     assert lines[1:3] == ["conditions:", "  Available=False MinimumReplicasUnavailable: Deployment does not have minimum availability."]
@@ -147,7 +147,7 @@ def test_progress_deadline_exceeded_fails_fast(norn, cluster):
     norn.write_spec(WEB_SPEC)
     stuck = condition("Progressing", "False", "ProgressDeadlineExceeded", 'ReplicaSet "web-7d4b9" has timed out progressing.')
     error, took = forge_with_status_once_waiting(norn, cluster, {**rolled(2, 1), "updatedReplicas": 1, "conditions": [stuck]})
-    assert took < 20
+    assert took < 60
     assert error.splitlines()[:3] == [
         "Deployment default/web: deployment 'web' exceeded its progress deadline",
         "conditions:",
