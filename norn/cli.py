@@ -302,6 +302,7 @@ def _status_live(app_name, settings, store, output) -> None:
         states, problems = [store.load(app_name) or ForgeState(app_name)], []
     else:
         states, problems = store.list()
+    states = [_as_seen(store, state) for state in states]
     forged = [s for s in states if s.status != ForgeStatus.UNFORGED]
     namespaces = {s.resources.get("namespace") or settings.namespace for s in forged}
     apps = [s.app for s in forged]
