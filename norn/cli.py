@@ -152,10 +152,11 @@ def teardown(
 ) -> None:
     """Remove what forge created, in reverse: DNS route, tunnel rule, Service, Deployment (volumes are kept)."""
     with _handled(debug):
-        from norn import infraspec, operations
+        from norn import operations
+        from norn.names import check_app_name
 
         settings = _settings(None, context)
-        infraspec.check_app_name(app_name)
+        check_app_name(app_name)
         store = _store(settings)
         if dry_run or server_dry_run:
             from norn import plan as planning
@@ -197,7 +198,7 @@ def status(
         if live:
             return _status_live(app_name, settings, store, output)
         if app_name is not None:
-            from norn.infraspec import check_app_name
+            from norn.names import check_app_name
 
             check_app_name(app_name)
             state = _as_seen(store, store.load(app_name) or ForgeState(app_name))

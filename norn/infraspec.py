@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from norn.errors import SpecError
+from norn.names import DNS_LABEL, check_app_name, is_dns_label  # noqa: F401 (part of this module's API)
 
 SPEC_NAME = "infraspec.yaml"
 
@@ -41,10 +42,6 @@ Role = Literal["webserver", "worker", "cron", "function"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 # What is valid, said once and reused in every message about it.
-DNS_LABEL = (
-    "a DNS-1123 label (lower-case letters, digits and '-', starting and ending "
-    "with a letter or digit, at most 63 characters)"
-)
 HOSTNAME = (
     "a DNS hostname (DNS-1123 labels joined by dots, at least two labels, "
     "at most 253 characters, such as mail.example.com)"
@@ -65,7 +62,6 @@ ROLE = "one of " + ", ".join(ROLES)
 
 # --- value checks: pure, each returns the problem or None -------------------------
 
-_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUANTITY_RE = re.compile(
     r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
@@ -107,10 +103,6 @@ def _got_text(value: Any) -> str:
     if isinstance(value, (bool, int, float)):
         return f"got {_show(value)}, which is not a string"
     return f"got {_show(value)}"
-
-
-def is_dns_label(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL_RE.fullmatch(value))
 
 
 def is_hostname(value: Any) -> bool:
@@ -915,15 +907,6 @@ def load(path: Path) -> Infraspec:
     """Read and validate one infraspec file (raises SpecError; InfraspecInvalid for its content)."""
     name = str(path)
     return _validate(_parse(_read(path), name), name)
-
-
-def check_app_name(name: str) -> None:
-    """The APP argument names files and objects: reject anything but a DNS-1123 label early."""
-    if not is_dns_label(name):
-        raise SpecError(
-            f"{name!r} is not a valid app name: it must be {DNS_LABEL}",
-            hint="use the app key of the app's infraspec.yaml, such as mail-agent",
-        )
 
 
 def check_forgeable(spec: Infraspec, path: Path) -> None:

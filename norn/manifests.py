@@ -8,10 +8,12 @@ deploy pipeline owns secret values, and norn never reads or writes them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from norn.infraspec import Infraspec, Volume
 from norn.settings import Settings
+
+if TYPE_CHECKING:  # annotations only: teardown builds no infraspec models
+    from norn.infraspec import Infraspec, Volume
 
 Manifest = dict[str, Any]
 
