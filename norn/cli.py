@@ -21,10 +21,13 @@ import typer
 from norn import __version__
 from norn.errors import NornError, StepFailed, UsageError
 
+# Plain help, as click lays it out (\b keeps the examples' lines as written):
+# Typer's rich help imports rich's markdown and traceback modules, which doubled
+# the time of `norn --help`.
 HELP = """Provision an app's Kubernetes infrastructure from its infraspec.yaml.
 
-[b]Examples[/b]
-
+\b
+Examples:
   norn forge mail-agent                 create the Deployment, Service, tunnel route and DNS
   norn forge mail-agent --spec ./infraspec.yaml --namespace staging
   norn forge mail-agent --force --yes   tear down, then forge afresh (no prompt, for CI)
@@ -38,7 +41,7 @@ HELP = """Provision an app's Kubernetes infrastructure from its infraspec.yaml.
 
 app = typer.Typer(
     help=HELP,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
