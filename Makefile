@@ -1,10 +1,11 @@
 # make test: install into .venv and run the tests.  make demo: forge, status
-# and teardown of examples/mail-agent against the stand-in cluster.
+# and teardown of examples/mail-agent against the stand-in cluster.  make bench:
+# norn against kubectl, timed side by side (not part of make test).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test demo clean
+.PHONY: install test demo bench clean
 
 install: $(VENV)/.installed
 
@@ -20,5 +21,8 @@ test: install
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
+bench:
+	bash bench/run.sh
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache
+	rm -rf $(VENV) .demo .bench .pytest_cache
