@@ -28,10 +28,11 @@ fi
 venv=$root/.bench/venv
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet --upgrade pip 2>/dev/null || true
 fi
-"$venv/bin/python" -m pip install --quiet "$src"
-"$venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "$src"
+quiet() { "$@" 2> >(grep -v '^WARNING: Location' >&2); }  # this machine's pip config warns per index
+quiet "$venv/bin/python" -m pip install --quiet "$src"
+quiet "$venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "$src"
 
 label=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "$src")
 exec "$venv/bin/python" "$root/bench/bench.py" --norn "$venv/bin/norn" --work "$root/.bench/work" --label "$label" "$@"
