@@ -303,6 +303,9 @@ def main() -> int:
         scale, fmt = (1000, "{:.2f} s") if pair.unit == "s" else (1, "{:.0f} " + pair.unit)
         a, b = statistics.median(pair.a) / scale, statistics.median(pair.b) / scale
         met = "yes" if pair.ratio <= pair.limit else "**no**"
+        unfinished = [check for check in pair.checks if not check.startswith(f"{len(FIFTY)} of")]
+        if unfinished:
+            met = f"**no**: {len(unfinished)} of {len(pair.checks)} runs left apps unforged"
         lines.append(
             f"| {pair.name} | {fmt.format(a)} | {fmt.format(b)} | {pair.ratio:.2f}x | {pair.target} | {met} "
             f"| {pair.spread(pair.a)} / {pair.spread(pair.b)} |"
