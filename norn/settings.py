@@ -6,7 +6,8 @@ Flags override the environment; the environment overrides the defaults.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import uuid
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -25,6 +26,7 @@ DEFAULTS = {
 }
 
 CLOUDFLARED_CONFIG_KEY = "config.yaml"
+CLOUDFLARE_BASE_URL = "https://api.cloudflare.com/client/v4"  # CLOUDFLARE_BASE_URL, as the official SDK reads it
 CLOUDFLARED_TIMEOUT_SECONDS = 60.0
 API_RETRY_SECONDS = 30.0  # the longest norn keeps retrying one transient API failure
 API_TIMEOUT_SECONDS = 30.0  # one API request
@@ -47,6 +49,9 @@ class Settings:
     cloudflared_timeout: float = CLOUDFLARED_TIMEOUT_SECONDS
     api_retry_seconds: float = API_RETRY_SECONDS
     api_timeout: float = API_TIMEOUT_SECONDS
+    tunnel_id: str | None = None  # NORN_TUNNEL_ID: the tunnel's UUID, when cloudflared cannot tell it
+    cloudflare_base_url: str = CLOUDFLARE_BASE_URL
+    cloudflare_token: str | None = field(default=None, repr=False)  # CLOUDFLARE_API_TOKEN: a secret, never shown
 
     def with_flags(self, *, namespace: str | None = None, context: str | None = None) -> "Settings":
         changes = {}
@@ -81,6 +86,22 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             hint="set it to a whole number from 1 to 65535",
         ) from None
 
+    tunnel_id = env.get("NORN_TUNNEL_ID", "").strip() or None
+    if tunnel_id:
+        try:
+            tunnel_id = str(uuid.UUID(tunnel_id))
+        except ValueError:
+            raise UsageError(
+                f"NORN_TUNNEL_ID={tunnel_id!r} is not a tunnel id",
+                hint="set it to the tunnel's UUID, as `cloudflared tunnel list` shows it",
+            ) from None
+    base_url = env.get("CLOUDFLARE_BASE_URL", "").strip().rstrip("/") or CLOUDFLARE_BASE_URL
+    if not base_url.startswith(("https://", "http://")):
+        raise UsageError(
+            f"CLOUDFLARE_BASE_URL={base_url!r} is not an http(s) URL",
+            hint=f"unset it, or set it to an API base such as {CLOUDFLARE_BASE_URL}",
+        )
+
     state_dir = env.get("NORN_STATE_DIR", "").strip()
     return Settings(
         apps_dir=Path(get("NORN_APPS_DIR")).expanduser(),
@@ -97,6 +118,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         cloudflared_timeout=_seconds(env, "NORN_CLOUDFLARED_TIMEOUT", CLOUDFLARED_TIMEOUT_SECONDS),
         api_retry_seconds=_seconds(env, "NORN_API_RETRY_SECONDS", API_RETRY_SECONDS, allow_zero=True),
         api_timeout=_seconds(env, "NORN_API_TIMEOUT", API_TIMEOUT_SECONDS),
+        tunnel_id=tunnel_id,
+        cloudflare_base_url=base_url,
+        cloudflare_token=env.get("CLOUDFLARE_API_TOKEN", "").strip() or None,
     )
 
 
