@@ -7,9 +7,14 @@ CNAME already routes to this tunnel (fine), and also exits 0 after printing
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Callable
 
 from norn.errors import StepError
 
@@ -24,6 +29,60 @@ def find() -> str | None:
 def route_dns(executable: str, tunnel: str, hostname: str, timeout: float) -> str:
     """``cloudflared tunnel route dns TUNNEL HOSTNAME``; returns what it said."""
     argv = [executable, "tunnel", "route", "dns", tunnel, hostname]
+    return _run(argv, timeout, hint=lambda out: _hint(out, hostname))
+
+
+def validate_ingress(executable: str, config_text: str, timeout: float) -> str:
+    """``cloudflared tunnel --config FILE ingress validate`` on ``config_text`` in a private temporary file.
+
+    ``--config`` belongs to ``tunnel``: after ``validate`` cloudflared would take it
+    as an unknown flag. Raises StepError when cloudflared rejects the config.
+    """
+    with tempfile.TemporaryDirectory(prefix="norn-") as folder:
+        path = Path(folder) / "config.yaml"  # the folder is private (0700) and removed afterwards
+        path.write_text(config_text)
+        return _run(
+            [executable, "tunnel", "--config", str(path), "ingress", "validate"],
+            timeout,
+            hint=lambda _: "The ConfigMap was left unchanged; fix the config's ingress rules, then retry.",
+            failed="cloudflared rejected the new config",
+        )
+
+
+def tunnel_id(executable: str, tunnel: str, timeout: float) -> str:
+    """The UUID of ``tunnel`` (a name or id), from ``cloudflared tunnel info --output json``."""
+    said = _run([executable, "tunnel", "info", "--output", "json", tunnel], timeout, keep_stdout=True)
+    try:
+        return str(uuid.UUID(json.loads(said)["id"]))
+    except (ValueError, TypeError, KeyError):
+        raise StepError(f"cloudflared tunnel info gave no tunnel id: {first_line(said) or 'no output'}") from None
+
+
+_ROUTED = re.compile(r"^(?:Added CNAME (\S+) which will route|(\S+) is already configured to route)", re.MULTILINE)
+_TUNNEL_ID = re.compile(r"\btunnelID=([0-9a-fA-F-]{36})\b")
+
+
+def routed_name(output: str) -> str | None:
+    """The DNS name ``tunnel route dns`` says it routed, or None when its output does not say."""
+    match = _ROUTED.search(output)
+    return (match.group(1) or match.group(2)).rstrip(".") if match else None
+
+
+def reported_tunnel_id(output: str) -> str | None:
+    """The tunnel id cloudflared logs with a route (``tunnelID=...``), or None."""
+    match = _TUNNEL_ID.search(output)
+    return match.group(1).lower() if match else None
+
+
+def _run(
+    argv: list[str],
+    timeout: float,
+    *,
+    hint: Callable[[str], str | None] = lambda _: None,
+    failed: str | None = None,
+    keep_stdout: bool = False,
+) -> str:
+    """Run cloudflared; returns its output (stdout alone with ``keep_stdout``), or raises StepError."""
     try:
         done = subprocess.run(
             argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=timeout
@@ -34,13 +93,14 @@ def route_dns(executable: str, tunnel: str, hostname: str, timeout: float) -> st
             hint="check the machine's network and cloudflared's login (cloudflared tunnel login)",
         ) from None
     except OSError as exc:
-        raise StepError(f"cannot run {executable}: {exc.strerror}") from exc
+        raise StepError(f"cannot run {argv[0]}: {exc.strerror}") from exc
     output = clip(_strip_log_prefixes(done.stdout + "\n" + done.stderr))
     if "Incorrect Usage" in output:
         raise StepError(f"cloudflared rejected the command: {first_line(output)}")
     if done.returncode != 0:
-        raise StepError(f"cloudflared exited {done.returncode}: {output or 'no output'}", hint=_hint(output, hostname))
-    return output
+        what = failed or f"cloudflared exited {done.returncode}"
+        raise StepError(f"{what}: {output or 'no output'}", hint=hint(output))
+    return done.stdout if keep_stdout else output
 
 
 def _hint(output: str, hostname: str) -> str | None:

@@ -126,7 +126,7 @@ def _parse(text: str) -> _Config:
         data = yaml.safe_load(text)
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
-        problem = _problem(exc)
+        problem = yaml_problem(exc)
         raise IngressError(f"the cloudflared config is not valid YAML: {problem}", hint=_HINT) from exc
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise IngressError("the cloudflared config is not a YAML mapping", hint=_HINT)
@@ -149,7 +149,7 @@ def _parse(text: str) -> _Config:
     return _Config(text, data, rules, seqs[-1])
 
 
-def _problem(exc: yaml.YAMLError) -> str:
+def yaml_problem(exc: yaml.YAMLError) -> str:
     """One line for the user: PyYAML's own message spans several."""
     parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
     problem = " ".join(p for p in parts if p) or str(exc).splitlines()[0]

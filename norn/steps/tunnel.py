@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from norn import events, ingress, manifests
+from norn import cloudflared, events, ingress, ingress_check, manifests
 from norn.cluster import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
 from norn.errors import Conflict, NotFound, StepError
+from norn.ingress import IngressError
 from norn.pipeline import Context, Skip
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 
@@ -23,11 +24,13 @@ def _configmap_name(ctx: Context) -> str:
     return f"{ctx.settings.cloudflared_namespace}/{ctx.settings.cloudflared_configmap}"
 
 
-def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> bool | None:
+def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> tuple[str, bool] | None:
     """Read-modify-write the cloudflared config with the resourceVersion read.
 
-    Returns whether the text changed, or None when the ConfigMap does not exist.
-    On 409 Conflict it re-reads and re-applies, so concurrent edits never lose a rule.
+    Returns (the config as the API server now holds it, whether norn changed it), or
+    None when the ConfigMap does not exist. A changed config is validated before it
+    is written (see _validate). On 409 Conflict it re-reads and re-applies, so
+    concurrent edits never lose a rule.
     """
     settings = ctx.settings
     namespace, name = settings.cloudflared_namespace, settings.cloudflared_configmap
@@ -40,14 +43,39 @@ def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> bool |
             raise StepError(f"ConfigMap {namespace}/{name} has no {CLOUDFLARED_CONFIG_KEY} key")
         new_text, changed = edit(text)
         if not changed:
-            return False
+            return text, False
+        _validate(ctx, text, new_text)
         configmap["data"][CLOUDFLARED_CONFIG_KEY] = new_text  # metadata keeps the resourceVersion read
         try:
-            ctx.cluster.replace(CONFIGMAP, namespace, name, configmap)
-            return True
+            written = ctx.cluster.replace(CONFIGMAP, namespace, name, configmap)
         except Conflict:
             continue
+        return (written.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or "", True
     raise StepError(f"ConfigMap {namespace}/{name} kept changing under norn ({MAX_CONFLICT_RETRIES} conflicts)")
+
+
+def _validate(ctx: Context, old_text: str, new_text: str) -> None:
+    """Refuse a config cloudflared would not run: norn's own checks, then ``cloudflared``'s when it is on PATH."""
+    problems = ingress_check.problems(new_text)
+    if problems:
+        before = " It was already invalid before norn's change." if ingress_check.problems(old_text) else ""
+        raise IngressError(
+            f"the new cloudflared config would be invalid: {'; '.join(problems)}",
+            hint=(
+                f"The ConfigMap was left unchanged.{before} "
+                f"Fix config.yaml in {_configmap_name(ctx)} by hand, then retry."
+            ),
+        )
+    executable = cloudflared.find()
+    if executable is not None:
+        cloudflared.validate_ingress(executable, new_text, ctx.settings.cloudflared_timeout)
+
+
+def _written_wrong(ctx: Context, what: str) -> StepError:
+    return StepError(
+        f"the ConfigMap {_configmap_name(ctx)} the API server returned {what}: something changed the write",
+        hint="look for an admission webhook or controller that rewrites the cloudflared ConfigMap, then retry",
+    )
 
 
 class PatchCloudflared:
@@ -63,9 +91,12 @@ class PatchCloudflared:
     def run(self, ctx: Context) -> str:
         hostname = ctx.spec.hosts.external
         service = manifests.service_url(ctx.spec, ctx.namespace)
-        changed = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
-        if changed is None:
+        edited = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
+        if edited is None:
             raise Skip(f"ConfigMap {_configmap_name(ctx)} not found: cloudflared is not deployed")
+        written, changed = edited
+        if changed and ingress.find_rule(written, hostname) != service:
+            raise _written_wrong(ctx, f"does not route {hostname} to {service}")
         ctx.resources["ingressRule"] = {"hostname": hostname, "service": service, "configMap": _configmap_name(ctx)}
         # Restart even when the rule was there already: a killed run may have written it unrestarted.
         ctx.resources["cloudflaredRestartPending"] = True
@@ -82,10 +113,14 @@ class UnpatchCloudflared:
     def run(self, ctx: Context) -> str:
         rule = ctx.resources["ingressRule"]
         hostname, service = rule["hostname"], rule["service"]
-        changed = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
-        del ctx.resources["ingressRule"]
-        if changed is None:
+        edited = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
+        if edited is None:
+            del ctx.resources["ingressRule"]
             return f"ConfigMap {_configmap_name(ctx)} is gone; nothing to remove"
+        written, changed = edited
+        if changed and ingress.find_rule(written, hostname) is not None:
+            raise _written_wrong(ctx, f"still routes {hostname}")
+        del ctx.resources["ingressRule"]
         ctx.resources["cloudflaredRestartPending"] = True
         return f"removed {hostname} from {_configmap_name(ctx)}" if changed else f"{hostname} was not in the config"
 

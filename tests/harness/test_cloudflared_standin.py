@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -162,3 +163,55 @@ def test_the_mode_variable_overrides_the_state(cloudflared_bin):
 def test_state_is_created_on_first_run(cloudflared_bin):
     cloudflared("--version")
     assert cloudflared_bin.state_path.exists() and cloudflared_bin.routes() == {}
+
+
+def test_ingress_validate_reads_the_config_flag_of_tunnel(cloudflared_bin, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("ingress:\n  - service: http_status:404\n")
+    done = cloudflared("tunnel", "--config", str(config), "ingress", "validate")
+    assert (done.returncode, done.stdout) == (0, f"Validating rules from {config}\nOK\n")
+    assert cloudflared_bin.validated() == ["ingress:\n  - service: http_status:404\n"]
+
+
+def test_ingress_validate_with_config_after_validate_is_incorrect_usage(cloudflared_bin, tmp_path):
+    done = cloudflared("tunnel", "ingress", "validate", "--config", str(tmp_path / "config.yaml"))
+    assert done.returncode == 0 and done.stdout.startswith("Incorrect Usage: flag provided but not defined: -config")
+    assert cloudflared_bin.validated() == []
+
+
+def test_ingress_validate_without_a_config_file_fails(cloudflared_bin, tmp_path):
+    done = cloudflared("tunnel", "--config", str(tmp_path / "missing.yaml"), "ingress", "validate")
+    assert done.returncode == 1 and "No configuration file was found" in done.stderr
+
+
+def test_mode_reject_ingress(cloudflared_bin, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("ingress: []\n")
+    cloudflared_bin.set_mode("reject-ingress")
+    done = cloudflared("tunnel", "--config", str(config), "ingress", "validate")
+    assert done.returncode == 1 and done.stderr.startswith("Validation failed: ")
+    assert cloudflared_bin.validated() == ["ingress: []\n"]
+
+
+def test_tunnel_info_prints_the_tunnels_id_as_json(cloudflared_bin):
+    done = cloudflared("tunnel", "info", "--output", "json", "norn")
+    info = json.loads(done.stdout)
+    assert done.returncode == 0 and info["name"] == "norn" and re.fullmatch(UUID, info["id"])
+    routed = route("app.example.com")  # the id route dns logs for the same tunnel
+    assert f"tunnelID={info['id']}" in routed.stderr
+
+
+def test_tunnel_info_of_a_uuid_is_that_uuid(cloudflared_bin):
+    tunnel = "6ff42ae2-765d-4adf-8112-31c55c1551ef"
+    assert json.loads(cloudflared("tunnel", "info", "-o", "json", tunnel).stdout)["id"] == tunnel
+
+
+def test_tunnel_info_without_output_says_there_is_no_connection(cloudflared_bin):
+    done = cloudflared("tunnel", "info", "norn")
+    assert done.returncode == 0 and re.fullmatch(rf"Your tunnel {UUID} does not have any active connection\.\n", done.stdout)
+
+
+def test_tunnel_info_fails_in_mode_fail(cloudflared_bin):
+    cloudflared_bin.set_mode("fail")
+    done = cloudflared("tunnel", "info", "--output", "json", "norn")
+    assert done.returncode == 1 and done.stdout == ""

@@ -114,6 +114,13 @@ class Norn:
         return json.loads((self.state_dir / f"{app}.json").read_text())
 
 
+@pytest.fixture(autouse=True)
+def _no_real_cloudflare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own Cloudflare token or tunnel never reaches a test (``cfapi`` sets its own)."""
+    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL", "NORN_TUNNEL_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def norn(tmp_path: Path, cluster, cloudflared_bin) -> Norn:
     """A norn wired to a stand-in cluster with cloudflared deployed, and the stand-in cloudflared."""

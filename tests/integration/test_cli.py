@@ -100,10 +100,13 @@ def test_cloudflared_failures_fail_the_step_with_its_message(norn, cluster, clou
 
 
 def test_cloudflared_incorrect_usage_counts_as_failure(norn, cluster, cloudflared_bin, tmp_path, monkeypatch):
-    # A cloudflared that exits 0 after printing Incorrect Usage, whatever it is asked.
+    # A cloudflared that validates configs but exits 0 after printing Incorrect Usage for a route.
     fake = tmp_path / "bin" / "cloudflared"
     fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\necho 'Incorrect Usage: flag provided but not defined: -x' >&2\nexit 0\n")
+    fake.write_text(
+        '#!/bin/sh\ncase "$*" in *validate*) echo OK; exit 0;; esac\n'
+        "echo 'Incorrect Usage: flag provided but not defined: -x' >&2\nexit 0\n"
+    )
     fake.chmod(0o755)
     norn.write_spec(WEB_SPEC)
     run = norn("forge", "web", "--output", "json", PATH=f"{fake.parent}:/usr/bin:/bin")

@@ -37,7 +37,10 @@ def test_forge_creates_every_object_and_routes_the_host(norn, cluster, cloudflar
     assert rules[-2] == {"hostname": "web.example.com", "service": "http://web-svc.default.svc.cluster.local:80"}
     assert rules[-1] == {"service": "http_status:404"}
 
-    assert cloudflared_bin.calls() == [["tunnel", "route", "dns", "norn", "web.example.com"]]
+    validate, route = cloudflared_bin.calls()
+    assert validate[:2] == ["tunnel", "--config"] and validate[3:] == ["ingress", "validate"]
+    assert route == ["tunnel", "route", "dns", "norn", "web.example.com"]
+    assert cloudflared_bin.validated() == [configmap_text(cluster)]  # what cloudflared checked is what was written
     restarted = cluster.get_object("deployments", "cloudflared", "cloudflared", group="apps")
     assert "kubectl.kubernetes.io/restartedAt" in restarted["spec"]["template"]["metadata"]["annotations"]
 

@@ -38,8 +38,8 @@ def cluster(kubeapi: KubeAPI) -> KubeAPI:
 class CloudflaredStandin:
     """The stand-in cloudflared of one test: what it was asked, and how it should answer.
 
-    The state file is ``{"mode": MODE, "routes": {HOSTNAME: TUNNEL}}``, shared with
-    ``tests/bin/cloudflared``.
+    The state file is ``{"mode": MODE, "routes": {HOSTNAME: TUNNEL}, "validated": [TEXT]}``,
+    shared with ``tests/bin/cloudflared``.
     """
 
     def __init__(self, log_path: Path, state_path: Path) -> None:
@@ -54,12 +54,17 @@ class CloudflaredStandin:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
 
     def set_mode(self, mode: str) -> None:
-        """Make the next runs answer as ``mode``: ok, exists-elsewhere, fail, hang, other-zone or no-cert."""
+        """Make the next runs answer as ``mode``: ok, exists-elsewhere, fail, hang, other-zone, no-cert or
+        reject-ingress."""
         self._write({**self._state(), "mode": mode})
 
     def routes(self) -> dict[str, str]:
         """Hostname → tunnel, for every DNS route created so far."""
         return dict(self._state().get("routes", {}))
+
+    def validated(self) -> list[str]:
+        """The text of every config ``tunnel ingress validate`` was given, oldest first."""
+        return list(self._state().get("validated", []))
 
     def add_route(self, hostname: str, tunnel: str = "norn") -> None:
         """Pretend ``hostname`` already routes to ``tunnel``, as if routed in an earlier run."""

@@ -17,7 +17,9 @@ It answers the way kube-apiserver does for the calls norn makes, so the real
   ``preconditions`` (uid, resourceVersion) are honoured;
 * a little of what controllers do, because tests wait on it: Services get a
   clusterIP, Secrets' ``stringData`` becomes ``data``, and Deployments roll
-  out at once (``auto_rollout``; turn it off to keep a rollout pending).
+  out at once (``auto_rollout``; turn it off to keep a rollout pending);
+  ``store.mutators`` change objects on create and update, as mutating
+  admission webhooks do.
 
 Patches, by Content-Type: ``application/merge-patch+json`` (RFC 7386);
 ``application/json-patch+json`` (RFC 6902: add, remove, replace, test, move,
@@ -569,6 +571,7 @@ class Store:
         self._version = 0
         self._next_ip = 1
         self.auto_rollout = True
+        self.mutators: list[Callable[[str, dict], None]] = []  # (kind, object): like mutating webhooks
 
     @staticmethod
     def key(resource: Resource, namespace: str | None, name: str) -> Key:
@@ -735,7 +738,9 @@ class Store:
         return copy.deepcopy(updated)
 
     def _admit(self, resource: Resource, obj: dict, old: dict | None) -> None:
-        """Validate and default ``obj``, replacing ``old``, as admission does."""
+        """Mutate (the test's webhooks), validate and default ``obj``, replacing ``old``, as admission does."""
+        for mutate in self.mutators:
+            mutate(resource.kind, obj)
         causes = _name_causes(resource, obj["metadata"]["name"]) + _spec_causes(resource, obj)
         if causes:
             raise invalid(resource, obj["metadata"]["name"], causes)
