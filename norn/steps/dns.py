@@ -1,9 +1,25 @@
-"""create-dns-route / remove-dns-route, through the cloudflared binary."""
+"""create-dns-route / remove-dns-route: cloudflared creates the CNAME, the Cloudflare API deletes it.
+
+remove-dns-route never fails a teardown: a CNAME it cannot delete is reported as
+a warning naming the record, and the rest of the teardown goes on.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+import yaml
+
 from norn import cloudflared
+from norn.cluster import CONFIGMAP
+from norn.errors import NornError, StepError
 from norn.pipeline import Context
+from norn.settings import CLOUDFLARED_CONFIG_KEY
+
+TOKEN_HOW = (
+    "set CLOUDFLARE_API_TOKEN to an API token with the Zone.DNS edit permission on the zone, "
+    "and norn deletes it at teardown"
+)
 
 
 class CreateDnsRoute:
@@ -21,7 +37,21 @@ class CreateDnsRoute:
     def run(self, ctx: Context) -> str:
         hostname, tunnel = ctx.spec.hosts.external, ctx.settings.tunnel_name
         said = cloudflared.route_dns(cloudflared.find(), tunnel, hostname, ctx.settings.cloudflared_timeout)
-        ctx.resources["dnsRoute"] = {"hostname": hostname, "tunnel": tunnel}
+        routed = cloudflared.routed_name(said)
+        if routed is not None and routed.lower() != hostname.lower().rstrip("."):
+            raise StepError(
+                f"cloudflared routed {routed}, not {hostname}: {hostname} is not in the zone of cloudflared's "
+                f"cert.pem, and cloudflared appends that zone to a name from another zone",
+                hint=(
+                    f"log cloudflared in to {hostname}'s zone (cloudflared tunnel login) or create the CNAME in "
+                    f"Cloudflare's dashboard, then rerun norn forge; delete the stray record {routed}"
+                ),
+            )
+        route = {"hostname": hostname, "tunnel": tunnel}
+        tunnel_id = cloudflared.reported_tunnel_id(said)
+        if tunnel_id:
+            route["tunnelId"] = tunnel_id  # what the CNAME points at, for teardown to recognise it
+        ctx.resources["dnsRoute"] = route
         return said or f"routed {hostname} to tunnel {tunnel}"
 
 
@@ -33,7 +63,59 @@ class RemoveDnsRoute:
 
     def run(self, ctx: Context) -> str:
         route = ctx.resources.pop("dnsRoute")
-        return (
-            f"warning: cloudflared cannot delete DNS records; delete the CNAME {route['hostname']} "
-            f"(pointing at tunnel {route['tunnel']}) in Cloudflare's dashboard"
-        )
+        hostname, token = route["hostname"], ctx.settings.cloudflare_token
+        if not token:
+            return (
+                f"warning: no CLOUDFLARE_API_TOKEN, so the CNAME {hostname} (to tunnel {route['tunnel']}) is left; "
+                f"delete it in Cloudflare's dashboard, or {TOKEN_HOW}"
+            )
+        tunnel_id, why = _tunnel_id(ctx, route)
+        if tunnel_id is None:
+            return (
+                f"warning: left the CNAME {hostname}: norn cannot tell its tunnel's id ({why}); "
+                "set NORN_TUNNEL_ID to the tunnel's UUID, or delete the record in Cloudflare's dashboard"
+            )
+        from norn import dnsrecords  # the HTTP client is loaded only when a record is to be deleted
+        from norn.cfapi import Api, CloudflareError
+
+        try:
+            outcome = dnsrecords.remove_cname(Api(ctx.settings.cloudflare_base_url, token), hostname, tunnel_id)
+        except CloudflareError as exc:
+            return (
+                f"warning: could not delete the CNAME {hostname} → {dnsrecords.tunnel_target(tunnel_id)}: "
+                f"{dnsrecords.explain(exc)}; delete it in Cloudflare's dashboard"
+            )
+        return f"warning: {outcome.message}" if outcome.left else outcome.message
+
+
+def _tunnel_id(ctx: Context, route: dict) -> tuple[str | None, str]:
+    """norn's tunnel id: NORN_TUNNEL_ID, the one cloudflared reported at forge, the cloudflared
+    config's ``tunnel:`` when it is a UUID, else ``cloudflared tunnel info``. (id, why not)."""
+    if ctx.settings.tunnel_id:
+        return ctx.settings.tunnel_id, ""
+    if route.get("tunnelId"):
+        return route["tunnelId"], ""
+    configured = _configured_tunnel(ctx)
+    if configured:
+        return configured, ""
+    executable = cloudflared.find()
+    if executable is None:
+        return None, "no NORN_TUNNEL_ID, no tunnel UUID in the cloudflared config, no cloudflared on PATH"
+    try:
+        return cloudflared.tunnel_id(executable, route["tunnel"], ctx.settings.cloudflared_timeout), ""
+    except NornError as exc:
+        return None, f"cloudflared tunnel info: {exc.message}"
+
+
+def _configured_tunnel(ctx: Context) -> str | None:
+    """The ``tunnel:`` of the cloudflared ConfigMap's config when it is a UUID (it may be a name)."""
+    settings = ctx.settings
+    try:
+        configmap = ctx.cluster.get(CONFIGMAP, settings.cloudflared_namespace, settings.cloudflared_configmap)
+        config = yaml.safe_load(((configmap or {}).get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or "")
+    except (NornError, yaml.YAMLError):
+        return None
+    try:
+        return str(uuid.UUID(str(config.get("tunnel")))) if isinstance(config, dict) else None
+    except ValueError:
+        return None
