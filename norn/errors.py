@@ -67,6 +67,12 @@ class Conflict(ClusterError):
     """409 Conflict: the resourceVersion we sent is stale."""
 
 
+class AccessDenied(ClusterError):
+    """403: the credentials lack a permission norn needs; found before any step, so nothing changed."""
+
+    exit_code = 2
+
+
 class StepError(NornError):
     """A step could not do its work; the message is recorded as the step's error."""
 
