@@ -37,6 +37,10 @@ class Busy(NornError):
     exit_code = 3
 
 
+class LostRace(Busy):
+    """Another run wrote the app's state (or took its lock) since this run read it; nothing was overwritten."""
+
+
 class ClusterError(NornError):
     """The Kubernetes API refused or failed a request."""
 

@@ -22,6 +22,8 @@ DEFAULTS = {
     "NORN_PG_HOST": "postgres",
     "NORN_PG_PORT": "5432",
     "NORN_PG_USER": "norn",
+    "NORN_STATE_BACKEND": "local",
+    "NORN_LOCK_SECONDS": "60",
 }
 
 CLOUDFLARED_CONFIG_KEY = "config.yaml"
@@ -47,13 +49,25 @@ class Settings:
     cloudflared_timeout: float = CLOUDFLARED_TIMEOUT_SECONDS
     api_retry_seconds: float = API_RETRY_SECONDS
     api_timeout: float = API_TIMEOUT_SECONDS
+    state_backend: str = "local"  # local | kubernetes
+    state_namespace: str | None = None  # NORN_STATE_NAMESPACE; None: the app namespace
+    lock_seconds: int = 60  # the kubernetes backend's Lease duration
 
-    def with_flags(self, *, namespace: str | None = None, context: str | None = None) -> "Settings":
+    @property
+    def store_namespace(self) -> str:
+        """Where the kubernetes backend keeps state and locks."""
+        return self.state_namespace or self.namespace
+
+    def with_flags(
+        self, *, namespace: str | None = None, context: str | None = None, state_backend: str | None = None
+    ) -> "Settings":
         changes = {}
         if namespace:
             changes["namespace"] = namespace
         if context:
             changes["context"] = context
+        if state_backend:
+            changes["state_backend"] = state_backend
         return replace(self, **changes) if changes else self
 
 
@@ -81,6 +95,21 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             hint="set it to a whole number from 1 to 65535",
         ) from None
 
+    backend = get("NORN_STATE_BACKEND")
+    if backend not in ("local", "kubernetes"):
+        raise UsageError(f"NORN_STATE_BACKEND={backend!r} is not a state backend", hint="set it to local or kubernetes")
+
+    lock_text = get("NORN_LOCK_SECONDS")
+    try:
+        lock_seconds = int(lock_text)
+        if lock_seconds < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"NORN_LOCK_SECONDS={lock_text!r} is not a whole number of seconds",
+            hint="set it to a whole number of 1 or more, such as 60",
+        ) from None
+
     state_dir = env.get("NORN_STATE_DIR", "").strip()
     return Settings(
         apps_dir=Path(get("NORN_APPS_DIR")).expanduser(),
@@ -97,6 +126,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         cloudflared_timeout=_seconds(env, "NORN_CLOUDFLARED_TIMEOUT", CLOUDFLARED_TIMEOUT_SECONDS),
         api_retry_seconds=_seconds(env, "NORN_API_RETRY_SECONDS", API_RETRY_SECONDS, allow_zero=True),
         api_timeout=_seconds(env, "NORN_API_TIMEOUT", API_TIMEOUT_SECONDS),
+        state_backend=backend,
+        state_namespace=env.get("NORN_STATE_NAMESPACE", "").strip() or None,
+        lock_seconds=lock_seconds,
     )
 
 
