@@ -234,8 +234,8 @@ def test_a_renewal_that_fails_once_keeps_the_lock(kubeapi, open_store):
         ("GET", "/leases/norn-lock-web", "get", "leases.coordination.k8s.io"),
         ("PUT", "/leases/norn-lock-web", "update", "leases.coordination.k8s.io"),
         ("POST", "/leases", "create", "leases.coordination.k8s.io"),
-        ("POST", "/secrets?dryRun", "create", "secrets"),
-        ("PUT", "/secrets/norn-state-web?dryRun", "update", "secrets"),
+        ("POST", "/secrets", "create", "secrets"),
+        ("PUT", "/secrets/norn-state-web", "update", "secrets"),
     ],
 )
 def test_a_missing_permission_fails_the_lock_naming_what_to_grant(kubeapi, open_store, method, path, verb, resource):
