@@ -60,8 +60,11 @@ class KubernetesStore:
 
     @property
     def cluster(self) -> "Cluster":
+        """Connected on first use; an API server that is down fails at once, not after retries."""
         if self._cluster is None:
-            self._cluster = self._connect()
+            connected = self._connect()
+            connected.check_reachable()
+            self._cluster = connected
         return self._cluster
 
     def where(self, app: str | None = None) -> str:

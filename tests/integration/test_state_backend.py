@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -228,6 +229,40 @@ def test_a_missing_permission_fails_before_any_step_naming_what_to_grant(norn, c
     assert not [e for e in run.events() if e["type"] == "forge.step"]
     assert not [r for r in cluster.requests if any(kind in r.path for kind in APP_OBJECTS)]
     assert stored(cluster, "web") is None
+
+
+def test_a_stopped_run_frees_its_lease_at_once(norn, cluster, machine):
+    ci, laptop = machine("ci"), machine("laptop")
+    norn.write_spec(WEB_SPEC)
+    cluster.inject(method="POST", path_contains="/services", delay=30)
+    holder = ci.popen("forge", "web")  # a Lease of the default 60 s
+    wait_for_step(cluster, "create-service")
+    holder.send_signal(signal.SIGTERM)
+    assert holder.wait(timeout=20) == 130
+    assert "holderIdentity" not in lease(cluster)["spec"]
+    assert stored(cluster, "web")["steps"][-1]["output"] == "interrupted"
+    run = laptop("forge", "web", "--output", "json")
+    assert run.code == 0, run.stderr
+    assert run.steps()["create-deployment"] == "skipped"
+
+
+def test_an_unreachable_api_fails_fast_naming_it(norn, machine, tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    kubeconfig = tmp_path / "down.kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: down\n"
+        f"clusters: [{{name: down, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
+        "users: [{name: me, user: {token: t}}]\n"
+        "contexts: [{name: down, context: {cluster: down, user: me}}]\n"
+    )
+    norn.write_spec(WEB_SPEC)
+    for args in (["forge", "web"], ["status"]):
+        started = time.monotonic()
+        run = machine(args[0])(*args, KUBECONFIG=str(kubeconfig))
+        assert time.monotonic() - started < 10
+        assert run.code == 1 and f"cannot reach the Kubernetes API at http://127.0.0.1:{port}" in run.stderr
 
 
 def test_teardown_finds_the_state_in_the_namespace_of_the_app(norn, cluster, machine):
