@@ -37,6 +37,7 @@ Examples:
   norn status mail-agent --output json  one app's state, for machines
   norn teardown mail-agent --yes        remove what forge created (volumes are kept)
   norn validate                         check every infraspec under NORN_APPS_DIR (no cluster)
+  norn state migrate --to kubernetes    copy local state into the cluster, for CI and teammates
 """
 
 app = typer.Typer(
@@ -52,6 +53,11 @@ app = typer.Typer(
 class Output(str, Enum):
     text = "text"
     json = "json"
+
+
+class Backend(str, Enum):
+    local = "local"
+    kubernetes = "kubernetes"
 
 
 class PlanOutput(str, Enum):
@@ -73,6 +79,9 @@ NamespaceOption = typer.Option(None, "--namespace", "-n", help="Namespace of the
 ContextOption = typer.Option(None, "--context", help="kubeconfig context to use [default: the current context].")
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal).")
 DebugOption = typer.Option(False, "--debug", help="Show tracebacks for errors.")
+StateBackendOption = typer.Option(
+    None, "--state-backend", help="Where state and locks live: local files or the cluster (env: NORN_STATE_BACKEND, default: local)."
+)
 PlanOutputOption = typer.Option(
     PlanOutput.text, "--output", "-o",
     help="text for people and CI logs, json for machines (NDJSON events when not a dry run), yaml for the objects a dry run would create.",
@@ -114,6 +123,7 @@ def forge(
     timeout: str = TimeoutOption,
     output: PlanOutput = PlanOutputOption,
     debug: bool = DebugOption,
+    state_backend: Optional[Backend] = StateBackendOption,
 ) -> None:
     """Create the app's Deployment, Service, tunnel rule and DNS route, or its CronJob. Resumes a failed forge."""
     with _handled(debug):
@@ -121,12 +131,14 @@ def forge(
 
         if dry_run or server_dry_run:
             wait_seconds = _wait_seconds(timeout) if wait else None
-            return _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds)
+            return _plan_forge(
+                app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds, state_backend
+            )
         if output is PlanOutput.yaml:
             raise UsageError("--output yaml shows the objects a dry run would create", hint="add --dry-run")
         output = Output(output.value)
         wait_seconds = _wait_seconds(timeout) if wait else None
-        settings = _settings(namespace, context)
+        settings = _settings(namespace, context, state_backend)
         infraspec.check_app_name(app_name)
         loaded, _path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
         infraspec.check_forgeable(loaded, _path)
@@ -152,15 +164,16 @@ def teardown(
     server_dry_run: bool = ServerDryRunOption,
     output: Output = OutputOption,
     debug: bool = DebugOption,
+    state_backend: Optional[Backend] = StateBackendOption,
 ) -> None:
     """Remove what forge created, in reverse: DNS route, tunnel rule, Service, Deployment (volumes are kept)."""
     with _handled(debug):
         from norn import operations
         from norn.names import check_app_name
 
-        settings = _settings(None, context)
+        settings = _settings(None, context, state_backend)
         check_app_name(app_name)
-        store = _store(settings)
+        store = _store(settings.with_flags(namespace=namespace))  # the state lives with the app by default
         if dry_run or server_dry_run:
             from norn import plan as planning
 
@@ -188,6 +201,7 @@ def status(
     context: Optional[str] = ContextOption,
     output: Output = OutputOption,
     debug: bool = DebugOption,
+    state_backend: Optional[Backend] = StateBackendOption,
 ) -> None:
     """Show where each app stands: status, the last run's steps, and what was created."""
     with _handled(debug):
@@ -196,7 +210,7 @@ def status(
         from norn import render
         from norn.state import ForgeState
 
-        settings = _settings(None, context)
+        settings = _settings(None, context, state_backend)
         store = _store(settings)
         if live:
             return _status_live(app_name, settings, store, output)
@@ -271,20 +285,71 @@ def plan(
         _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds)
 
 
+state_app = typer.Typer(help="Manage where state lives.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
+
+
+@state_app.command(
+    "migrate",
+    epilog="Examples: norn state migrate --to kubernetes · norn state migrate --to local web · "
+    "NORN_STATE_NAMESPACE=norn norn state migrate --to kubernetes",
+)
+def migrate(
+    apps: Optional[list[str]] = typer.Argument(None, metavar="APP", help="Apps to copy (default: every app the source holds)."),
+    to: Backend = typer.Option(..., "--to", help="The backend to copy into; the other one is the source."),
+    context: Optional[str] = ContextOption,
+    output: Output = OutputOption,
+    debug: bool = DebugOption,
+) -> None:
+    """Copy apps' state from one backend to the other; a newer record is never overwritten."""
+    with _handled(debug):
+        import json
+
+        from norn.names import check_app_name
+        from norn.store import migrate as migration
+        from norn.store import open_store
+
+        settings = _settings(None, context)
+        for name in apps or []:
+            check_app_name(name)
+        source = open_store(settings, Backend.local.value if to is Backend.kubernetes else Backend.kubernetes.value)
+        results = migration.migrate(source, migration.targets(settings, to.value), apps or None)
+        if output is Output.json:
+            typer.echo(json.dumps([r.to_json() for r in results], indent=2))
+        elif not results:
+            typer.echo(f"nothing to migrate: no state in {source.where()}")
+        else:
+            for result in results:
+                typer.echo(result.line())
+            copied = sum(r.outcome == migration.COPIED for r in results)
+            typer.echo(f"copied {copied} of {len(results)} app{'s' if len(results) != 1 else ''}")
+        if not all(r.ok for r in results):
+            raise typer.Exit(Exit.STEP_FAILED)
+
+
 # --- helpers -----------------------------------------------------------------
 
 
 def _as_seen(store, state):
-    """A state left in forging or tearing_down by a run that died shows as what it is: failed."""
-    return state if store.is_running(state.app) else state.interrupted()
+    """A state left in forging or tearing_down by a run that died shows as what it is: failed.
+
+    Only such a state asks the store who holds the app, so a settled one costs no request.
+    """
+    from norn.state import ForgeStatus
+
+    if state.status not in (ForgeStatus.FORGING, ForgeStatus.TEARING_DOWN) or store.is_running(state.app):
+        return state
+    return state.interrupted()
 
 
-def _plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None) -> None:
+def _plan_forge(
+    app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None
+) -> None:
     """``forge --dry-run``: the state is read without the lock and nothing is written anywhere."""
     from norn import infraspec, operations
     from norn import plan as planning
 
-    settings = _settings(namespace, context)
+    settings = _settings(namespace, context, state_backend)
     infraspec.check_app_name(app_name)
     loaded, path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
     infraspec.check_forgeable(loaded, path)
@@ -371,16 +436,17 @@ def _show_plan(found, output, server_settings) -> None:
         raise typer.Exit(Exit.STEP_FAILED)
 
 
-def _settings(namespace: str | None, context: str | None):
+def _settings(namespace: str | None, context: str | None, state_backend: Backend | None = None):
     from norn import settings
 
-    return settings.load().with_flags(namespace=namespace, context=context)
+    backend = state_backend.value if state_backend else None
+    return settings.load().with_flags(namespace=namespace, context=context, state_backend=backend)
 
 
 def _store(settings):
-    from norn.store.local import LocalStore
+    from norn.store import open_store
 
-    return LocalStore(settings.state_dir)
+    return open_store(settings)
 
 
 def _connector(settings):

@@ -21,12 +21,14 @@ import random
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
-from norn.errors import AlreadyExists, ClusterError, Conflict, NotFound, UsageError
+from norn.errors import AccessDenied, AlreadyExists, ClusterError, Conflict, NotFound, UsageError
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -51,6 +53,12 @@ class Kind:
     def describe(self, namespace: str, name: str) -> str:
         return f"{self.name} {namespace}/{name}"
 
+    @property
+    def resource(self) -> str:
+        """How RBAC names it: ``secrets``, ``leases.coordination.k8s.io``."""
+        parts = self.prefix.strip("/").split("/")
+        return f"{self.plural}.{parts[1]}" if parts[0] == "apis" else self.plural
+
 
 DEPLOYMENT = Kind("Deployment", "/apis/apps/v1", "deployments")
 SERVICE = Kind("Service", "/api/v1", "services")
@@ -60,6 +68,8 @@ CRONJOB = Kind("CronJob", "/apis/batch/v1", "cronjobs")
 POD = Kind("Pod", "/api/v1", "pods")
 EVENT = Kind("Event", "/api/v1", "events")
 ENDPOINTS = Kind("Endpoints", "/api/v1", "endpoints")
+SECRET = Kind("Secret", "/api/v1", "secrets")
+LEASE = Kind("Lease", "/apis/coordination.k8s.io/v1", "leases")
 
 
 class Cluster:
@@ -217,6 +227,24 @@ class Cluster:
         )
         error.transient = True
         return error
+
+
+@contextmanager
+def needs(cluster: Cluster, verb: str, kind: Kind, namespace: str) -> Iterator[None]:
+    """Turn a 403 from the requests inside into AccessDenied naming what to grant, and to whom."""
+    try:
+        yield
+    except ClusterError as exc:
+        if exc.status != 403:
+            raise
+        who = f"kubeconfig context {cluster.context or '(in-cluster)'}, user {cluster.user or '(service account)'}"
+        raise AccessDenied(
+            f"not allowed to {verb} {kind.resource} in namespace {namespace} (HTTP 403; {who})",
+            status=403,
+            reason=exc.reason,
+            hint=f"grant the verb {verb} on {kind.resource} in namespace {namespace} to that user"
+            " (norn's README has the whole Role it needs)",
+        ) from exc
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:

@@ -37,6 +37,10 @@ class Busy(NornError):
     exit_code = 3
 
 
+class LostRace(Busy):
+    """Another run wrote the app's state (or took its lock) since this run read it; nothing was overwritten."""
+
+
 class ClusterError(NornError):
     """The Kubernetes API refused or failed a request."""
 
@@ -65,6 +69,12 @@ class AlreadyExists(ClusterError):
 
 class Conflict(ClusterError):
     """409 Conflict: the resourceVersion we sent is stale."""
+
+
+class AccessDenied(ClusterError):
+    """403: the credentials lack a permission norn needs; found before any step, so nothing changed."""
+
+    exit_code = 2
 
 
 class StepError(NornError):

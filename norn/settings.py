@@ -23,6 +23,8 @@ DEFAULTS = {
     "NORN_PG_HOST": "postgres",
     "NORN_PG_PORT": "5432",
     "NORN_PG_USER": "norn",
+    "NORN_STATE_BACKEND": "local",
+    "NORN_LOCK_SECONDS": "60",
 }
 
 CLOUDFLARED_CONFIG_KEY = "config.yaml"
@@ -52,13 +54,25 @@ class Settings:
     tunnel_id: str | None = None  # NORN_TUNNEL_ID: the tunnel's UUID, when cloudflared cannot tell it
     cloudflare_base_url: str = CLOUDFLARE_BASE_URL
     cloudflare_token: str | None = field(default=None, repr=False)  # CLOUDFLARE_API_TOKEN: a secret, never shown
+    state_backend: str = "local"  # local | kubernetes
+    state_namespace: str | None = None  # NORN_STATE_NAMESPACE; None: the app namespace
+    lock_seconds: int = 60  # the kubernetes backend's Lease duration
 
-    def with_flags(self, *, namespace: str | None = None, context: str | None = None) -> "Settings":
+    @property
+    def store_namespace(self) -> str:
+        """Where the kubernetes backend keeps state and locks."""
+        return self.state_namespace or self.namespace
+
+    def with_flags(
+        self, *, namespace: str | None = None, context: str | None = None, state_backend: str | None = None
+    ) -> "Settings":
         changes = {}
         if namespace:
             changes["namespace"] = namespace
         if context:
             changes["context"] = context
+        if state_backend:
+            changes["state_backend"] = state_backend
         return replace(self, **changes) if changes else self
 
 
@@ -101,6 +115,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             f"CLOUDFLARE_BASE_URL={base_url!r} is not an http(s) URL",
             hint=f"unset it, or set it to an API base such as {CLOUDFLARE_BASE_URL}",
         )
+    backend = get("NORN_STATE_BACKEND")
+    if backend not in ("local", "kubernetes"):
+        raise UsageError(f"NORN_STATE_BACKEND={backend!r} is not a state backend", hint="set it to local or kubernetes")
+
+    lock_text = get("NORN_LOCK_SECONDS")
+    try:
+        lock_seconds = int(lock_text)
+        if lock_seconds < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"NORN_LOCK_SECONDS={lock_text!r} is not a whole number of seconds",
+            hint="set it to a whole number of 1 or more, such as 60",
+        ) from None
 
     state_dir = env.get("NORN_STATE_DIR", "").strip()
     return Settings(
@@ -121,6 +149,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         tunnel_id=tunnel_id,
         cloudflare_base_url=base_url,
         cloudflare_token=env.get("CLOUDFLARE_API_TOKEN", "").strip() or None,
+        state_backend=backend,
+        state_namespace=env.get("NORN_STATE_NAMESPACE", "").strip() or None,
+        lock_seconds=lock_seconds,
     )
 
 

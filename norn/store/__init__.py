@@ -1,19 +1,29 @@
-"""Where forge state lives. One backend per module, all with this shape."""
+"""Where forge state lives. One backend per module, all with this shape.
+
+Backends: ``local`` (JSON files under NORN_STATE_DIR, the default) and
+``kubernetes`` (one Secret per app, locked by a Lease). Both keep the same JSON
+document, encoded by ``encode``, and both refuse a write based on a stale read:
+a save carries what the store last read or wrote for the app, and anything
+else found there raises LostRace instead of being overwritten.
+"""
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from norn.state import ForgeState
 
+if TYPE_CHECKING:
+    from norn.settings import Settings
 
 class StateStore(Protocol):
     def load(self, app: str) -> ForgeState | None:
         """The app's state, None when it has none; StateError when unreadable."""
 
     def save(self, state: ForgeState) -> None:
-        """Replace the app's state atomically."""
+        """Replace the app's state atomically; LostRace when it changed since this store read it."""
 
     def list(self) -> tuple[list[ForgeState], list[str]]:
         """Every app's state, and one problem line per record that cannot be read."""
@@ -26,3 +36,45 @@ class StateStore(Protocol):
 
     def where(self, app: str | None = None) -> str:
         """A human description of where the state (of one app) is kept."""
+
+
+def encode(state: ForgeState) -> bytes:
+    """The stored document, byte for byte the same in every backend."""
+    return json.dumps(state.to_json(), indent=2, sort_keys=False).encode() + b"\n"
+
+
+def decode(data: bytes | str) -> ForgeState:
+    """Parse a stored document; ValueError, KeyError or TypeError on a bad one."""
+    return ForgeState.from_json(json.loads(data))
+
+
+def describe(exc: Exception) -> str:
+    """Why a document could not be decoded, in a few words."""
+    if isinstance(exc, KeyError):
+        return f"missing key {exc.args[0]!r}"
+    return str(exc) or type(exc).__name__
+
+
+def open_store(settings: "Settings", backend: str | None = None, namespace: str | None = None) -> StateStore:
+    """The store of ``backend`` (default: the settings'); the kubernetes client is imported only for that one."""
+    backend = backend or settings.state_backend
+    if backend == "kubernetes":
+        from norn import cluster
+        from norn.store.kubernetes import KubernetesStore
+
+        def connect() -> "cluster.Cluster":
+            return cluster.connect(
+                settings.kubeconfig,
+                settings.context,
+                retry_seconds=settings.api_retry_seconds,
+                request_timeout=settings.api_timeout,
+            )
+
+        return KubernetesStore(
+            connect,
+            namespace or settings.store_namespace,
+            settings.lock_seconds,
+        )
+    from norn.store.local import LocalStore
+
+    return LocalStore(settings.state_dir)

@@ -3,12 +3,15 @@
 Writes are atomic (temp file, fsync, rename, fsync of the folder) so a killed
 run leaves either the old document or the new one. Files are mode 0600.
 The lock is an flock on ``<app>.lock``: the kernel frees it when the holder
-dies, so a killed run never blocks the app.
+dies, so a killed run never blocks the app. A save first checks that the file
+still holds what this store last read or wrote (its SHA-256), so a write from
+a stale read is refused rather than lost, as in the kubernetes backend.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -16,14 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from norn.errors import Busy, StateError
+from norn.errors import Busy, LostRace, StateError
 from norn.events import now, rfc3339
 from norn.state import ForgeState
+from norn.store import decode, describe, encode
 
 
 class LocalStore:
     def __init__(self, state_dir: Path) -> None:
         self.dir = Path(state_dir)
+        self._seen: dict[str, str | None] = {}  # app -> digest of the file last read or written, None: no file
 
     def where(self, app: str | None = None) -> str:
         return str(self._path(app) if app else self.dir)
@@ -36,21 +41,26 @@ class LocalStore:
 
     def load(self, app: str) -> ForgeState | None:
         path = self._path(app)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = self._read(path)
+        if data is None:
+            self._seen[app] = None
             return None
-        except OSError as exc:
-            raise StateError(f"cannot read state file {path}: {exc.strerror}") from exc
-        state = _parse(text, path)
+        state = _parse(data, path)
         if state.app != app:
             raise StateError(f"state file {path} is for app {state.app!r}, not {app!r}", hint=_corrupt_hint(path))
+        self._seen[app] = _digest(data)
         return state
 
     def save(self, state: ForgeState) -> None:
         self._ensure_dir()
         path = self._path(state.app)
-        data = json.dumps(state.to_json(), indent=2, sort_keys=False).encode() + b"\n"
+        found = self._read(path)
+        if (None if found is None else _digest(found)) != self._seen.get(state.app):
+            raise LostRace(
+                f"{state.app}: state file {path} changed since this run read it; nothing was overwritten",
+                hint=f"another norn run wrote it; see norn status {state.app}, then rerun",
+            )
+        data = encode(state)
         fd, tmp = tempfile.mkstemp(prefix=f".{state.app}.", suffix=".tmp", dir=self.dir)
         try:
             os.fchmod(fd, 0o600)
@@ -63,6 +73,16 @@ class LocalStore:
             _remove_quietly(tmp)
             raise
         _fsync_dir(self.dir)
+        self._seen[state.app] = _digest(data)
+
+    @staticmethod
+    def _read(path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read state file {path}: {exc.strerror}") from exc
 
     def list(self) -> tuple[list[ForgeState], list[str]]:
         states: list[ForgeState] = []
@@ -71,7 +91,7 @@ class LocalStore:
             return states, problems
         for path in sorted(self.dir.glob("*.json")):
             try:
-                states.append(_parse(path.read_text(encoding="utf-8"), path))
+                states.append(_parse(path.read_bytes(), path))
             except (StateError, OSError) as exc:
                 problems.append(getattr(exc, "message", str(exc)))
         return states, problems
@@ -108,17 +128,15 @@ class LocalStore:
             os.close(fd)  # closing the descriptor releases the flock
 
 
-def _parse(text: str, path: Path) -> ForgeState:
+def _parse(data: bytes, path: Path) -> ForgeState:
     try:
-        return ForgeState.from_json(json.loads(text))
+        return decode(data)
     except (ValueError, KeyError, TypeError) as exc:
-        raise StateError(f"state file {path} cannot be read: {_describe(exc)}", hint=_corrupt_hint(path)) from exc
+        raise StateError(f"state file {path} cannot be read: {describe(exc)}", hint=_corrupt_hint(path)) from exc
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing key {exc.args[0]!r}"
-    return str(exc) or type(exc).__name__
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _corrupt_hint(path: Path) -> str:

@@ -630,6 +630,37 @@ def test_dry_run_answers_without_storing(kubeapi, core):
     assert kubeapi.get_object("configmaps", NS, "a")["data"] == {"key": "value"}
 
 
+def lease(name: str = "lock", **spec) -> dict:
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name}, "spec": spec}
+
+
+@pytest.mark.parametrize("when", ["2026-11-27T10:00:00.000001Z", "2026-11-27T10:00:00.123456+02:00"])
+def test_lease_micro_times_with_six_fraction_digits_are_stored(api, when):
+    status, created, _ = raw(api, "POST", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases", lease(renewTime=when))
+    assert status == 201 and created["spec"]["renewTime"] == when
+
+
+@pytest.mark.parametrize("when", ["2026-11-27T10:00:00.123Z", "2026-11-27T10:00:00Z", "yesterday"])
+def test_lease_micro_times_in_another_format_are_400(api, when):
+    status, body, _ = raw(api, "POST", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases", lease(acquireTime=when))
+    assert status == 400 and body["reason"] == "BadRequest"
+    assert "cannot be handled as a Lease" in body["message"] and when in body["message"]
+
+
+def test_a_lease_duration_must_be_positive(api):
+    status, body, _ = raw(api, "POST", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases", lease(leaseDurationSeconds=0))
+    assert status == 422 and body["details"]["causes"][0]["field"] == "spec.leaseDurationSeconds"
+
+
+def test_secret_data_must_be_base64(core):
+    body = {"metadata": {"name": "s"}, "data": {"ok": "aGk=", "bad": "{not base64}"}}
+    with pytest.raises(ApiException) as error:
+        core.create_namespaced_secret(NS, body)
+    assert error.value.status == 400 and "illegal base64 data" in status_of(error.value)["message"]
+    body["data"].pop("bad")
+    assert core.create_namespaced_secret(NS, body).data == {"ok": "aGk="}
+
+
 def test_seed_and_direct_access(kubeapi, core):
     seeded = kubeapi.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "x"}})
     assert core.read_namespaced_config_map("a", "x").metadata.uid == seeded["metadata"]["uid"]

@@ -15,6 +15,8 @@ It answers the way kube-apiserver does for the calls norn makes, so the real
   etcd does; ``metadata.generation`` counts spec changes where the real server
   tracks it; ``?dryRun=All`` answers without storing; DeleteOptions
   ``preconditions`` (uid, resourceVersion) are honoured;
+* what the decoder refuses with a 400: a Lease's MicroTimes not in RFC 3339
+  with six fraction digits, Secret ``data`` that is not base64;
 * a little of what controllers do, because tests wait on it: Services get a
   clusterIP, Secrets' ``stringData`` becomes ``data``, and Deployments roll
   out at once (``auto_rollout``; turn it off to keep a rollout pending);
@@ -41,6 +43,7 @@ latency, bearer-token checking and direct access to the stored objects
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import copy
 import json
@@ -506,7 +509,29 @@ def _spec_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
         return [("spec.ports", "FieldValueRequired", required)]
     if resource.kind == "CronJob":
         return [(f"spec.{k}", "FieldValueRequired", required) for k in ("schedule", "jobTemplate") if not spec.get(k)]
+    duration = spec.get("leaseDurationSeconds")
+    if resource.kind == "Lease" and duration is not None and duration <= 0:
+        return [("spec.leaseDurationSeconds", "FieldValueInvalid", f"Invalid value: {duration}: must be greater than 0")]
     return []
+
+
+_MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
+
+
+def _check_decodable(resource: Resource, obj: dict) -> None:
+    """The 400s of the real server's decoder: a MicroTime needs exactly six fraction digits, Secret data base64."""
+    cannot = f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}'
+    if resource.kind == "Lease":
+        for key in ("acquireTime", "renewTime"):
+            value = (obj.get("spec") or {}).get(key)
+            if value is not None and not (isinstance(value, str) and _MICRO_TIME.match(value)):
+                raise ApiError(400, f'{cannot}: parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00"')
+    if resource.kind == "Secret":
+        for key, value in (obj.get("data") or {}).items():
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, TypeError, ValueError):
+                raise ApiError(400, f"{cannot}: illegal base64 data in data[{key!r}]") from None
 
 
 def _default_service(obj: dict, old: dict | None, allocate: Callable[[], str]) -> None:
@@ -741,6 +766,7 @@ class Store:
         """Mutate (the test's webhooks), validate and default ``obj``, replacing ``old``, as admission does."""
         for mutate in self.mutators:
             mutate(resource.kind, obj)
+        _check_decodable(resource, obj)
         causes = _name_causes(resource, obj["metadata"]["name"]) + _spec_causes(resource, obj)
         if causes:
             raise invalid(resource, obj["metadata"]["name"], causes)
