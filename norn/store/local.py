@@ -37,7 +37,7 @@ class LocalStore:
     def load(self, app: str) -> ForgeState | None:
         path = self._path(app)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes()  # bytes: a file that is not UTF-8 is a parse error, said as one
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -71,7 +71,7 @@ class LocalStore:
             return states, problems
         for path in sorted(self.dir.glob("*.json")):
             try:
-                states.append(_parse(path.read_text(encoding="utf-8"), path))
+                states.append(_parse(path.read_bytes(), path))
             except (StateError, OSError) as exc:
                 problems.append(getattr(exc, "message", str(exc)))
         return states, problems
@@ -108,7 +108,7 @@ class LocalStore:
             os.close(fd)  # closing the descriptor releases the flock
 
 
-def _parse(text: str, path: Path) -> ForgeState:
+def _parse(text: str | bytes, path: Path) -> ForgeState:
     try:
         return ForgeState.from_json(json.loads(text))
     except (ValueError, KeyError, TypeError) as exc:

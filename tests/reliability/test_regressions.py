@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 import norn.steps.tunnel as tunnel
+from tests.integration.conftest import WEB_SPEC
 from tests.reliability.harness import FORGE, TEARDOWN, configmap_text
 
 
@@ -39,3 +44,54 @@ def test_conflicts_on_the_configmap_are_retried_beyond_twenty_within_the_budget(
     run = norn(*TEARDOWN, NORN_API_RETRY_SECONDS="0")
     assert run.code == 1, run.explain()
     assert "kept changing under norn (20 conflicts in" in run.failed()["error"]
+
+
+def test_a_control_character_in_an_infraspec_is_a_spec_error(norn, cluster):
+    """PyYAML's reader refused it before norn's error handling: a traceback (hypothesis: text='\\x1f')."""
+    norn.write_spec(WEB_SPEC + "\x1f\n")
+    run = norn(*FORGE)
+    assert run.code == 2 and run.traceback is None, run.explain()
+    assert "infraspec.yaml: YAML error: unacceptable character #x001f" in run.stderr
+    assert cluster.writes() == []
+
+
+def test_a_key_named_like_pydantics_key_marker_is_reported(norn, cluster):
+    """A key written "[key]" was taken for pydantic's marker and dropped: IndexError (hypothesis: "'[key]':")."""
+    norn.write_spec(WEB_SPEC.replace("hosts:\n", "hosts:\n  '[key]': x\n"))
+    run = norn(*FORGE)
+    assert run.code == 2 and run.traceback is None, run.explain()
+    assert "hosts.'[key]': unknown key" in run.stderr
+
+
+def test_a_state_file_that_is_not_utf8_exits_2_and_is_kept(norn, cluster):
+    """Reading it raised UnicodeDecodeError: a traceback (hypothesis: data=b'\\x80')."""
+    norn.state_dir.mkdir()
+    norn.state_path().write_bytes(b"\x80")
+    for args in (FORGE, TEARDOWN, ("status", "web"), ("status",)):
+        run = norn(*args)
+        assert run.code == 2 and run.traceback is None, run.explain()
+        assert str(norn.state_path()) in run.stderr
+    assert norn.state_path().read_bytes() == b"\x80"
+    assert cluster.writes() == []
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        {"deployment": "web", "persistentVolumeClaims": [None]},
+        {"ingressRule": "web.example.com"},
+        {"dnsRoute": {"hostname": 1}},
+        {"uids": ["u1"]},
+        {"service": 5},
+    ],
+)
+def test_a_state_file_with_misshapen_resources_exits_2_and_is_kept(norn, cluster, resources):
+    """A state that parsed as JSON but held the wrong shapes crashed a step half-way (TypeError)."""
+    norn.state_dir.mkdir()
+    data = json.dumps({"version": 1, "app": "web", "status": "forged", "resources": resources}).encode()
+    norn.state_path().write_bytes(data)
+    run = norn(*TEARDOWN)
+    assert run.code == 2 and run.traceback is None, run.explain()
+    assert f"state file {norn.state_path()} cannot be read: resources." in run.stderr
+    assert norn.state_path().read_bytes() == data
+    assert cluster.writes() == []
