@@ -119,7 +119,7 @@ class Norn:
         self.root = tmp_path
         self.state_dir = tmp_path / "state"
         self.apps_dir = tmp_path / "apps"
-        self.apps_dir.mkdir(exist_ok=True)
+        self.apps_dir.mkdir(parents=True, exist_ok=True)
         self._runs = 0
 
     def env(self, **extra: str) -> dict[str, str]:
