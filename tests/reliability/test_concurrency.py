@@ -32,10 +32,13 @@ def race(norn, cluster, rounds: int) -> None:
     for round_ in range(rounds):
         operation, args = ("forge", FORGE) if round_ % 2 == 0 else ("teardown", TEARDOWN)
         cluster.clear_log()
-        with Gate(cluster) as gate:  # every request waits here until released
+        with Gate(cluster) as gate:  # every request waits here until released: one run holds one request
             runs = [norn.start(*args), norn.start(*args)]
-            wait_until(lambda: any(run.popen.poll() is not None for run in runs),
-                       "one of the two runs to give way (neither did: did both take the lock?)")
+            wait_until(lambda: any(run.popen.poll() is not None for run in runs) or gate.held > 1,
+                       "one of the two runs to give way")
+            if gate.held > 1:
+                figures.count("lock_races_both_ran")
+                raise AssertionError(f"round {round_}: both runs sent requests: both took the lock")
             first = next(run for run in runs if run.popen.poll() is not None)
             holder = runs[1 - runs.index(first)]
             gave_way = first.wait()
