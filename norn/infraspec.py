@@ -906,6 +906,8 @@ def _read(path: Path) -> str:
         raise SpecError(f"{path}: cannot read it: not UTF-8 text") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a path no file can have: an embedded NUL
+        raise SpecError(f"{str(path)!r}: cannot read it: {exc}") from None
 
 
 def load(path: Path) -> Infraspec:

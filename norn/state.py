@@ -180,6 +180,7 @@ _DOCUMENT_SHAPES = {
     "error": _optional(_text),
     "startedAt": _optional(_text),
     "finishedAt": _optional(_text),
+    "specDigest": _optional(_text),
 }
 
 

@@ -95,3 +95,10 @@ def test_a_state_file_with_misshapen_resources_exits_2_and_is_kept(norn, cluster
     assert f"state file {norn.state_path()} cannot be read: resources." in run.stderr
     assert norn.state_path().read_bytes() == data
     assert cluster.writes() == []
+
+
+def test_validate_of_a_path_with_a_nul_byte_exits_2(norn):
+    """norn validate '/\\x00' raised ValueError (embedded null byte) from the read: a traceback."""
+    run = norn("validate", "/\x00")
+    assert run.code == 2 and run.traceback is None, run.explain()
+    assert "embedded null byte" in run.stdout + run.stderr
