@@ -1,8 +1,9 @@
 """Scenario 4: random and mutated input never makes norn crash, and a refusal never touches the cluster.
 
 hypothesis feeds random text and bytes, random YAML documents and mutations of
-a valid infraspec to the loader and to ``norn forge``; random app names to
-forge, teardown and status; random and mutated state files to all three. The
+a valid infraspec to the loader and to ``norn forge``, ``plan`` and
+``validate``; random app names to every command; random and mutated state
+files to forge, teardown, status and plan. The
 properties: no traceback, exit 0 or 2, and on exit 2 no request that writes to
 the cluster and no change to the state file.
 
@@ -166,7 +167,7 @@ def check(run, cluster, state_file: Path | None = None, before: bytes | None = N
     if run.code == 2:
         figures.count("bad_inputs_exit_2")
         assert [(r.method, r.path) for r in cluster.writes()] == []
-        assert run.stderr.strip(), "an exit 2 says why"
+        assert (run.stderr + run.stdout).strip(), "an exit 2 says why"  # validate reports on stdout
         if state_file is not None:
             assert (state_file.read_bytes() if state_file.exists() else None) == before
 
@@ -201,12 +202,15 @@ def test_the_loader_refuses_bytes_that_are_not_text(tmp_path_factory, data):
 
 
 @EXAMPLES
-@given(text=yaml_texts)
-def test_forge_of_any_infraspec_exits_0_or_2(runs, cluster, text):
+@given(text=yaml_texts, command=st.sampled_from(["forge", "plan", "validate"]))
+def test_any_infraspec_through_the_cli_exits_0_or_2(runs, cluster, text, command):
     norn = runs()
     norn.write_spec(text)
-    run = norn(*FORGE)
+    args = {"forge": FORGE, "plan": ("plan", "web"), "validate": ("validate", "web")}[command]
+    run = norn(*args)
     check(run, cluster, norn.state_path(), None)
+    if command != "forge":
+        assert cluster.writes() == []
 
 
 # --- app names ----------------------------------------------------------------------------------
@@ -220,11 +224,11 @@ app_names = st.one_of(
 
 
 @EXAMPLES
-@given(name=app_names, command=st.sampled_from(["forge", "teardown", "status"]))
+@given(name=app_names, command=st.sampled_from(["forge", "teardown", "status", "plan", "validate"]))
 def test_any_app_name_exits_0_or_2(runs, cluster, name, command):
     norn = runs()
     norn.write_spec(WEB_SPEC)
-    args = {"forge": ["forge", name], "teardown": ["teardown", name, "--yes"], "status": ["status", name]}[command]
+    args = [command, name, "--yes"] if command == "teardown" else [command, name]
     run = norn(*args)
     check(run, cluster)
     assert [(r.method, r.path) for r in cluster.writes()] == []  # no app of that name was ever forged
@@ -284,7 +288,7 @@ state_bytes = st.one_of(st.binary(max_size=200), mutated_states(), flipped_bytes
 
 
 @EXAMPLES
-@given(data=state_bytes, command=st.sampled_from(["forge", "teardown", "status", "status-all"]))
+@given(data=state_bytes, command=st.sampled_from(["forge", "teardown", "status", "status-all", "plan"]))
 def test_any_state_file_exits_0_or_2_and_is_never_overwritten_on_2(runs, cluster, data, command):
     norn = runs()
     norn.write_spec(WEB_SPEC)
@@ -292,6 +296,6 @@ def test_any_state_file_exits_0_or_2_and_is_never_overwritten_on_2(runs, cluster
     path = norn.state_path()
     path.write_bytes(data)
     args = {"forge": FORGE, "teardown": ("teardown", "web", "--yes"), "status": ("status", "web"),
-            "status-all": ("status",)}[command]
+            "status-all": ("status",), "plan": ("plan", "web")}[command]
     run = norn(*args)
     check(run, cluster, path, data)
