@@ -1,11 +1,13 @@
-# make test: install into .venv and run the tests.  make demo: forge, status
-# and teardown of examples/mail-agent against the stand-in cluster.  make bench:
-# norn against kubectl, timed side by side (not part of make test).
+# make test: install into .venv and run the tests.  make test-load: the load
+# runs of the reliability suite (50 apps at once, 100 same-app races), slower.
+# make demo: forge, status and teardown of examples/mail-agent against the
+# stand-in cluster.  make bench: norn against kubectl, timed side by side (not
+# part of make test).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test demo bench clean
+.PHONY: install test test-load demo bench clean
 
 install: $(VENV)/.installed
 
@@ -17,6 +19,9 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(PY) -m pytest
+
+test-load: install
+	$(PY) -m pytest -m load tests/reliability
 
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh

@@ -713,7 +713,10 @@ def _problem(name: str, line: int, loc: Loc, message: str) -> str:
 
 def _parse(text: str, name: str) -> _Document:
     """YAML text -> data and lines; syntax, emptiness, shape and duplicate keys are problems."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # its reader refuses control characters at once
+    except yaml.YAMLError as exc:
+        raise InfraspecInvalid([_one_line(f"{name}: YAML error: {exc}")]) from None
     try:
         root = loader.get_single_node()
         if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
@@ -838,7 +841,9 @@ class _Found:
 def _from_pydantic(exc: ValidationError, doc: _Document) -> list[_Found]:
     found = []
     for error in exc.errors():
-        loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
+        loc: Loc = tuple(error["loc"])
+        if error["type"] != "extra_forbidden" and len(loc) > 1 and loc[-1] == "[key]":
+            loc = loc[:-1]  # pydantic's mark of an error about a mapping key; a key named "[key]" stays
         cause = error.get("ctx", {}).get("error")
         value = error.get("input")
         if isinstance(cause, _Rule):
@@ -901,6 +906,8 @@ def _read(path: Path) -> str:
         raise SpecError(f"{path}: cannot read it: not UTF-8 text") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a path no file can have: an embedded NUL
+        raise SpecError(f"{str(path)!r}: cannot read it: {exc}") from None
 
 
 def load(path: Path) -> Infraspec:

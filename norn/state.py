@@ -112,6 +112,7 @@ class ForgeState:
         resources = data.get("resources") or {}
         if not isinstance(resources, dict):
             raise TypeError("resources is not an object")
+        _check_shapes(data, resources)
         steps = []
         for item in data.get("steps") or []:
             steps.append(
@@ -136,3 +137,57 @@ class ForgeState:
             finished_at=data.get("finishedAt"),
             spec_digest=data.get("specDigest"),
         )
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _record(*keys: str) -> Any:
+    return lambda value: isinstance(value, dict) and all(isinstance(value.get(key), str) for key in keys)
+
+
+def _optional(check: Any) -> Any:
+    return lambda value: value is None or check(value)
+
+
+# What each documented key must hold when present: anything else makes the file unreadable (exit 2),
+# never a crash half-way through a run.
+_RESOURCE_SHAPES = {
+    "namespace": _text,
+    "deployment": _text,
+    "persistentVolumeClaims": _texts,
+    "service": _text,
+    "ingressRule": _record("hostname", "service", "configMap"),
+    "dnsRoute": _record("hostname", "tunnel"),
+    "cronJob": _text,
+    "cloudflaredRestartPending": lambda value: isinstance(value, bool),
+    "keptVolumes": _texts,
+    "uids": lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+}
+_DOCUMENT_SHAPES = {
+    "steps": _optional(lambda value: isinstance(value, list) and all(
+        isinstance(item, dict) and _text(item.get("step")) and _text(item.get("status"))
+        and _optional(_text)(item.get("output"))
+        and _optional(lambda ms: isinstance(ms, int) and not isinstance(ms, bool))(item.get("durationMs"))
+        for item in value
+    )),
+    "operation": _optional(lambda value: value in ("forge", "teardown")),
+    "error": _optional(_text),
+    "startedAt": _optional(_text),
+    "finishedAt": _optional(_text),
+    "specDigest": _optional(_text),
+}
+
+
+def _check_shapes(data: dict, resources: dict) -> None:
+    for key, fits in _DOCUMENT_SHAPES.items():
+        if not fits(data.get(key)):
+            raise TypeError(f"{key} does not hold what norn writes there")
+    for key, fits in _RESOURCE_SHAPES.items():
+        if key in resources and not fits(resources[key]):
+            raise TypeError(f"resources.{key} does not hold what norn writes there")

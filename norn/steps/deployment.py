@@ -45,10 +45,13 @@ class DeleteDeployment:
         if ctx.resources.get("deployment"):
             said.append(delete_owned(ctx, DEPLOYMENT, ctx.resources["deployment"]))
             del ctx.resources["deployment"]
-        claims = ctx.resources.pop("persistentVolumeClaims", [])
         if ctx.delete_volumes:
-            said.extend(delete_owned(ctx, PVC, claim) for claim in claims)
-        elif claims:
+            # Forget each claim only once it is deleted: a failed delete leaves it recorded for the rerun.
+            for claim in list(ctx.resources.get("persistentVolumeClaims", [])):
+                said.append(delete_owned(ctx, PVC, claim))
+                ctx.resources["persistentVolumeClaims"].remove(claim)
+        claims = ctx.resources.pop("persistentVolumeClaims", [])
+        if claims:
             ctx.resources["keptVolumes"] = claims
             said.append(f"kept {', '.join(claims)} with its data (--delete-volumes deletes volumes)")
         return "; ".join(said)

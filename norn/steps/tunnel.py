@@ -7,6 +7,8 @@ adds and removes its own ingress rule, and restarts the Deployment the way
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Callable
 
 from norn import cloudflared, events, ingress, ingress_check, manifests
@@ -16,7 +18,9 @@ from norn.ingress import IngressError
 from norn.pipeline import Context, Skip
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 
-MAX_CONFLICT_RETRIES = 20
+MAX_CONFLICT_RETRIES = 20  # conflicts always retried, whatever the time budget; then up to NORN_API_RETRY_SECONDS
+CONFLICT_BACKOFF_FIRST = 0.05  # seconds: the ceiling of the first random wait after a conflict, doubling
+CONFLICT_BACKOFF_CAP = 1.0
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
@@ -30,11 +34,15 @@ def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> tuple[
     Returns (the config as the API server now holds it, whether norn changed it), or
     None when the ConfigMap does not exist. A changed config is validated before it
     is written (see _validate). On 409 Conflict it re-reads and re-applies, so
-    concurrent edits never lose a rule.
+    concurrent edits never lose a rule, after a random wait so that the writers
+    that collided spread out; it keeps at it for MAX_CONFLICT_RETRIES conflicts,
+    then for as long as NORN_API_RETRY_SECONDS allows.
     """
     settings = ctx.settings
     namespace, name = settings.cloudflared_namespace, settings.cloudflared_configmap
-    for _ in range(MAX_CONFLICT_RETRIES):
+    started = time.monotonic()
+    conflicts = 0
+    while True:
         configmap = ctx.cluster.get(CONFIGMAP, namespace, name)
         if configmap is None:
             return None
@@ -48,10 +56,17 @@ def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> tuple[
         configmap["data"][CLOUDFLARED_CONFIG_KEY] = new_text  # metadata keeps the resourceVersion read
         try:
             written = ctx.cluster.replace(CONFIGMAP, namespace, name, configmap)
+            return (written.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or "", True
         except Conflict:
-            continue
-        return (written.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or "", True
-    raise StepError(f"ConfigMap {namespace}/{name} kept changing under norn ({MAX_CONFLICT_RETRIES} conflicts)")
+            conflicts += 1
+        wait = random.uniform(0, min(CONFLICT_BACKOFF_CAP, CONFLICT_BACKOFF_FIRST * 2 ** min(conflicts - 1, 10)))
+        elapsed = time.monotonic() - started
+        if conflicts >= MAX_CONFLICT_RETRIES and elapsed + wait > settings.api_retry_seconds:
+            raise StepError(
+                f"ConfigMap {namespace}/{name} kept changing under norn ({conflicts} conflicts in {elapsed:.1f} s)",
+                hint="something else writes it all the time; rerun when it is quieter",
+            )
+        time.sleep(wait)
 
 
 def _validate(ctx: Context, old_text: str, new_text: str) -> None:

@@ -1,0 +1,185 @@
+"""Scenario 1: kill -9 norn at every point of a forge and of a teardown; a plain rerun repairs it.
+
+Every request a forge or a teardown makes, and the cloudflared call, is a
+crash point at three moments:
+
+* before: the state records the step as running, the request has not reached
+  the server (a Gate holds it before the server reads it: never logged, never
+  applied; for cloudflared, the kill comes once the state records the step,
+  with the stand-in in a mode that does nothing);
+* held: the server holds the request (an injected delay) and never applies it;
+* applied: the server applied the request but holds the answer (``hold``), so
+  norn never records it (for cloudflared: the route is added, then it hangs).
+
+A GET applies nothing, so it has the first two moments only. After each kill,
+the same command is run again, plainly: it must exit 0 and leave the cluster
+equal to an uninterrupted run's (same objects, same ConfigMap text, one rule),
+and a teardown must leave config.yaml byte-identical to the start.
+
+The killed run is a real process (in its own session: the kill takes a hung
+cloudflared child too); the setup forge of a teardown and the rerun run
+in-process, which is the same code without the interpreter start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.kubeapi import KubeAPI
+from tests.reliability import figures
+from tests.reliability.harness import (
+    FORGE,
+    TEARDOWN,
+    Gate,
+    age_restart,
+    assert_converged,
+    configmap_text,
+    restart_stamp,
+    wait_until,
+)
+
+HOLD = 600.0  # seconds the server holds a request; the kill comes long before
+
+
+def exists(plural: str, namespace: str, name: str, group: str = "") -> Callable[[KubeAPI], bool]:
+    return lambda server: server.get_object(plural, namespace, name, group) is not None
+
+
+def gone(plural: str, namespace: str, name: str, group: str = "") -> Callable[[KubeAPI], bool]:
+    return lambda server: server.get_object(plural, namespace, name, group) is None
+
+
+def rule_present(present: bool) -> Callable[[KubeAPI], bool]:
+    return lambda server: ("hostname: web.example.com" in configmap_text(server)) == present
+
+
+def restarted(since: str | None) -> Callable[[KubeAPI], bool]:
+    return lambda server: restart_stamp(server) != since
+
+
+@dataclass(frozen=True)
+class Point:
+    operation: str  # forge | teardown
+    step: str
+    request: str  # how the docs and test ids name it
+    method: str | None = None  # None: the cloudflared call
+    path: str | None = None
+    applied: Callable[[KubeAPI], bool] | None = None  # None: a read, it applies nothing
+
+    @property
+    def moments(self) -> list[str]:
+        return ["before", "held", "applied"] if self.applied or self.method is None else ["before", "held"]
+
+
+OLD_STAMP = "2000-01-01T00:00:00Z"  # cloudflared's restartedAt before a teardown (see age_restart)
+
+POINTS = [
+    Point("forge", "create-deployment", "POST pvc", "POST", "/persistentvolumeclaims",
+          exists("persistentvolumeclaims", "default", "web-data")),
+    Point("forge", "create-deployment", "POST deployment", "POST", "/namespaces/default/deployments",
+          exists("deployments", "default", "web", "apps")),
+    Point("forge", "create-service", "POST service", "POST", "/namespaces/default/services",
+          exists("services", "default", "web-svc")),
+    Point("forge", "patch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
+    Point("forge", "patch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(True)),
+    Point("forge", "create-dns-route", "cloudflared route dns"),
+    Point("forge", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
+          restarted(None)),
+    Point("teardown", "unpatch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
+    Point("teardown", "unpatch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(False)),
+    Point("teardown", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
+          restarted(OLD_STAMP)),
+    Point("teardown", "delete-service", "DELETE service", "DELETE", "/services/web-svc",
+          gone("services", "default", "web-svc")),
+    Point("teardown", "delete-deployment", "DELETE deployment", "DELETE", "/deployments/web",
+          gone("deployments", "default", "web", "apps")),
+    Point("teardown", "delete-deployment", "DELETE pvc", "DELETE", "/persistentvolumeclaims/web-data",
+          gone("persistentvolumeclaims", "default", "web-data")),
+]
+CASES = [(point, moment) for point in POINTS for moment in point.moments]
+
+
+def _id(case: tuple[Point, str]) -> str:
+    point, moment = case
+    return f"{point.operation}-{point.request.replace(' ', '-')}-{moment}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(case) for case in CASES])
+def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(norn, cluster, cloudflared_bin, reference, case):
+    point, moment = case
+    args = FORGE if point.operation == "forge" else TEARDOWN
+    if point.operation == "teardown":
+        setup = norn(*FORGE)
+        assert setup.code == 0, setup.explain()
+        age_restart(cluster, OLD_STAMP)
+    cluster.clear_log()
+
+    if point.method is None:
+        kill_around_cloudflared(norn, cloudflared_bin, moment)
+    else:
+        kill_around_request(norn, cluster, point, moment, args)
+
+    state = norn.state()
+    assert state["status"] == ("forging" if point.operation == "forge" else "tearing_down"), state
+    assert (state["steps"][-1]["step"], state["steps"][-1]["status"]) == (point.step, "running"), state["steps"]
+
+    run = norn(*args)  # the same command, plainly
+    assert run.code == 0, run.explain()
+    assert run.traceback is None
+    assert norn.state()["status"] == ("forged" if point.operation == "forge" else "unforged")
+    assert_converged(cluster, reference, point.operation)
+    if point.operation == "forge":
+        assert cloudflared_bin.routes() == {"web.example.com": "norn"}
+
+    figures.count("scenarios")
+    figures.count("crash_points")
+    figures.count(f"crash_points_{point.operation}")
+
+
+def kill_around_request(norn, cluster, point: Point, moment: str, args: tuple[str, ...]) -> None:
+    if moment == "before":
+        with Gate(cluster, point.method, point.path) as gate:
+            process = norn.start(*args)
+            wait_until(gate.caught.is_set, f"{point.request} to reach the gate", process=process)
+            process.kill()
+        assert cluster.count(point.method, point.path) == 0  # it never reached the server
+        return
+    if moment == "held":
+        cluster.inject(point.method, point.path, delay=HOLD, drop=True)  # held, then never applied
+        process = norn.start(*args)
+        wait_until(lambda: cluster.count(point.method, point.path) > 0, f"the server to hold {point.request}",
+                   process=process)
+        process.kill()
+        if point.applied is not None:
+            assert not point.applied(cluster)
+    else:
+        cluster.inject(point.method, point.path, hold=HOLD)  # applied, the answer held back
+        process = norn.start(*args)
+        wait_until(lambda: point.applied(cluster), f"the server to apply {point.request}", process=process)
+        process.kill()
+    cluster.clear_faults()
+
+
+def kill_around_cloudflared(norn, cloudflared_bin, moment: str) -> None:
+    if moment == "before":
+        cloudflared_bin.set_mode("hang")  # should it start before the kill lands, it does nothing
+        process = norn.start(*FORGE)
+        wait_until(lambda: norn.step_in_flight() == ("create-dns-route", "running"),
+                   "the state to record create-dns-route as running", process=process)
+        process.kill()
+        assert cloudflared_bin.routes() == {}
+    elif moment == "held":
+        cloudflared_bin.set_mode("hang")
+        process = norn.start(*FORGE)
+        wait_until(lambda: cloudflared_bin.calls(), "cloudflared to be called", process=process)
+        process.kill()
+        assert cloudflared_bin.routes() == {}
+    else:
+        cloudflared_bin.set_mode("hang-after-route")
+        process = norn.start(*FORGE)
+        wait_until(lambda: cloudflared_bin.routes(), "cloudflared to add the route", process=process)
+        process.kill()
+    cloudflared_bin.set_mode("ok")
