@@ -122,6 +122,8 @@ def assess(
             live.lines.append(("Service", f"{name}: {_endpoints_text(observed.get(ENDPOINTS, namespace, name))}"))
     if rule := resources.get("ingressRule"):
         _check_rule(rule, observed, live, force)
+    if route := resources.get("dnsRoute"):
+        _check_dns(route, settings, live, force)
     if name := resources.get("cronJob"):
         desired = manifests.cronjob(wanted, settings) if wanted else None
         if obj := check(CRONJOB, name, desired):
@@ -167,6 +169,21 @@ def _check_rule(rule: dict, observed: Observed, live: Live, force: str) -> None:
                                 f"remove that rule from {observed.config_name}, then run {force}"))
     else:
         live.lines.append(("Ingress rule", f"{hostname} → {service}: present"))
+
+
+def _check_dns(route: dict, settings: "Settings", live: Live, force: str) -> None:
+    """The CNAME through the Cloudflare API, when a token allows it; otherwise say it is not checked."""
+    hostname = route["hostname"]
+    if not settings.cloudflare_token:
+        live.lines.append(("DNS record", f"{hostname}: not checked (set CLOUDFLARE_API_TOKEN to check it)"))
+        return
+    from norn.dnsrecords import dns_record_status
+
+    tunnel_id = settings.tunnel_id or route.get("tunnelId")
+    said = dns_record_status(hostname, tunnel_id, settings.cloudflare_token, settings.cloudflare_base_url)
+    live.lines.append(("DNS record", said))
+    if said.startswith(("missing:", "elsewhere:")):
+        live.drift.append(Drift(f"the DNS record of {hostname} {said.split(': ', 1)[1]}", f"run {force} to route it again"))
 
 
 def _deployment_text(obj: dict) -> str:

@@ -404,8 +404,13 @@ def _create_dns_route(sim: _Sim, planned: StepPlan) -> None:
 
 def _remove_dns_route(sim: _Sim, planned: StepPlan) -> None:
     route = sim.resources.pop("dnsRoute")
-    planned.changes.append(f"warn: cloudflared cannot delete DNS records; delete the CNAME {route['hostname']} by hand")
-    sim.plan.kept.append(f"DNS record {route['hostname']} → tunnel {route['tunnel']}: cloudflared cannot delete it")
+    if sim.ctx.settings.cloudflare_token:
+        planned.changes.append(f"delete the CNAME {route['hostname']} through the Cloudflare API, if it points at the tunnel")
+        return
+    planned.changes.append(
+        f"warn: without CLOUDFLARE_API_TOKEN norn cannot delete DNS records; delete the CNAME {route['hostname']} by hand"
+    )
+    sim.plan.kept.append(f"DNS record {route['hostname']} → tunnel {route['tunnel']}: no CLOUDFLARE_API_TOKEN to delete it")
 
 
 def _delete_service(sim: _Sim, planned: StepPlan) -> None:

@@ -164,3 +164,26 @@ def cluster_resource(plural: str, group: str):
     from tests.kubeapi.server import resource_for
 
     return resource_for(plural, group)
+
+
+TUNNEL_ID = "6ff42ae2-765d-4adf-8112-31c55c1551ef"
+
+
+def test_live_status_checks_the_dns_record_when_a_token_is_given(norn, cluster, cloudflared_bin, cfapi):
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web", NORN_TUNNEL_ID=TUNNEL_ID).code == 0
+    zone = next(iter(cfapi.zones.values()))
+    record = cfapi.add_record(zone, "web.example.com", f"{TUNNEL_ID}.cfargotunnel.com")
+    shown = json.loads(norn("status", "web", "--live", "--output", "json", NORN_TUNNEL_ID=TUNNEL_ID).stdout)
+    assert shown["live"]["DNS record"].startswith("ok: CNAME web.example.com")
+    assert shown["drift"] == []
+
+    cfapi.dns[record["id"]]["content"] = "elsewhere.example.net"  # someone repointed it by hand
+    shown = json.loads(norn("status", "web", "--live", "--output", "json", NORN_TUNNEL_ID=TUNNEL_ID).stdout)
+    assert shown["live"]["DNS record"].startswith("elsewhere:")
+    assert any("DNS record of web.example.com" in d["drift"] for d in shown["drift"])
+    assert cfapi.token not in json.dumps(shown)
+
+
+def test_live_status_says_the_dns_record_is_not_checked_without_a_token(forged):
+    assert "not checked" in live(forged, "web")["live"]["DNS record"]

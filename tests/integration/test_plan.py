@@ -205,9 +205,13 @@ def test_teardown_dry_run_lists_what_goes_and_what_stays(norn, cluster, cloudfla
         "-  - hostname: web.example.com",
         "-    service: http://web-svc.default.svc.cluster.local:80",
         "Kept:",
-        "  DNS record web.example.com → tunnel norn: cloudflared cannot delete it",
+        "  DNS record web.example.com → tunnel norn: no CLOUDFLARE_API_TOKEN to delete it",
     ):
         assert line in text.splitlines(), line
+
+    with_token = norn("teardown", "web", "--dry-run", CLOUDFLARE_API_TOKEN="t0ken").stdout
+    assert "      delete the CNAME web.example.com through the Cloudflare API, if it points at the tunnel" in with_token.splitlines()
+    assert "DNS record web.example.com" not in with_token and "t0ken" not in with_token
 
     with_volumes = norn("teardown", "web", "--dry-run", "--delete-volumes").stdout
     assert "      delete PersistentVolumeClaim default/web-data" in with_volumes.splitlines()
