@@ -43,6 +43,7 @@ def test_a_fresh_forge_is_live_and_has_no_drift(forged, cluster):
         "PersistentVolumeClaim": "web-data: no phase reported",
         "Service": "web-svc: 2 endpoints (1 not ready)",
         "Ingress rule": "web.example.com → http://web-svc.default.svc.cluster.local:80: present",
+        "DNS record": "web.example.com: not checked (set CLOUDFLARE_API_TOKEN to check it)",
     }
     text = forged("status", "web", "--live").stdout
     assert "Live" in text and "No drift." in text
