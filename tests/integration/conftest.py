@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,3 +148,27 @@ def app_objects(server) -> dict:
             spec = {k: v for k, v in (obj.get("spec") or {}).items() if k not in ("clusterIP", "clusterIPs")}
             result[f"{plural}/{obj['metadata']['namespace']}/{obj['metadata']['name']}"] = spec
     return result
+
+
+def start_held(norn: Norn, cluster, method: str, path: str, *args: str) -> subprocess.Popen:
+    """Start ``norn *args`` and return once the server holds its first ``method`` request to ``path``."""
+    cluster.inject(method=method, path_contains=path, delay=30)
+    process = norn.popen(*args)
+    deadline = time.monotonic() + 20
+    while not cluster.count(method, path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process
+
+
+def unreachable_kubeconfig(path: Path) -> tuple[Path, int]:
+    """A kubeconfig whose server is a localhost port nobody listens on, and that port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: down\n"
+        f"clusters: [{{name: down, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
+        "users: [{name: me, user: {token: t}}]\n"
+        "contexts: [{name: down, context: {cluster: down, user: me}}]\n"
+    )
+    return path, port

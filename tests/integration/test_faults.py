@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -11,7 +10,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import WEB_SPEC, app_objects, configmap_text
+from tests.integration.conftest import start_held, unreachable_kubeconfig, WEB_SPEC, app_objects, configmap_text
 
 
 @pytest.mark.parametrize(
@@ -83,16 +82,7 @@ def test_permanent_failures_fail_at_once_with_the_api_message(norn, cluster, sta
 
 
 def test_an_unreachable_api_fails_fast_before_any_step(norn, tmp_path):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    kubeconfig = tmp_path / "down.kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: down\n"
-        f"clusters: [{{name: down, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
-        "users: [{name: me, user: {token: t}}]\n"
-        "contexts: [{name: down, context: {cluster: down, user: me}}]\n"
-    )
+    kubeconfig, port = unreachable_kubeconfig(tmp_path / "down.kubeconfig")
     norn.write_spec(WEB_SPEC)
     started = time.monotonic()
     run = norn("forge", "web", KUBECONFIG=str(kubeconfig))
@@ -106,11 +96,7 @@ def test_an_unreachable_api_fails_fast_before_any_step(norn, tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_records_the_step_as_interrupted_and_the_rerun_resumes(norn, cluster, signum):
     norn.write_spec(WEB_SPEC)
-    cluster.inject(method="POST", path_contains="/services", delay=30)
-    process = norn.popen("forge", "web", "--output", "json")
-    deadline = time.monotonic() + 20
-    while not cluster.count("POST", "/services") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_held(norn, cluster, "POST", "/services", "forge", "web", "--output", "json")
     process.send_signal(signum)
     assert process.wait(timeout=10) == 130
     state = norn.state("web")
@@ -147,11 +133,7 @@ def test_a_teardown_interrupted_stays_resumable(norn, cluster):
     norn.write_spec(WEB_SPEC)
     original = configmap_text(cluster)
     assert norn("forge", "web").code == 0
-    cluster.inject(method="DELETE", path_contains="/services/", delay=30)
-    process = norn.popen("teardown", "web", "--yes")
-    deadline = time.monotonic() + 20
-    while not cluster.count("DELETE", "/services/") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_held(norn, cluster, "DELETE", "/services/", "teardown", "web", "--yes")
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=10) == 130
     assert norn.state("web")["status"] == "forge_failed"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 import pytest
 
 from norn.store.local import LocalStore
-from tests.integration.conftest import TEARDOWN_STEPS, WEB_SPEC, WEB_STEPS, app_objects, configmap_text
+from tests.integration.conftest import start_held, TEARDOWN_STEPS, WEB_SPEC, WEB_STEPS, app_objects, configmap_text
 
 # The first request each step makes, to fail it there.
 STEP_REQUEST = {
@@ -221,11 +220,7 @@ def test_a_second_run_on_the_same_app_exits_3(norn, cluster):
 
 def test_a_killed_forge_resumes(norn, cluster):
     norn.write_spec(WEB_SPEC)
-    cluster.inject(method="POST", path_contains="/services", delay=30)
-    process = norn.popen("forge", "web", "--output", "json")
-    deadline = time.monotonic() + 20
-    while not cluster.count("POST", "/services") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_held(norn, cluster, "POST", "/services", "forge", "web", "--output", "json")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert norn.state("web")["status"] == "forging"  # left mid-run
@@ -310,11 +305,7 @@ def test_an_object_recreated_by_norn_since_is_still_deleted(norn, cluster):
 
 def test_status_shows_a_killed_run_as_failed_and_a_live_one_as_running(norn, cluster):
     norn.write_spec(WEB_SPEC)
-    cluster.inject(method="POST", path_contains="/services", delay=30)
-    process = norn.popen("forge", "web", "--output", "json")
-    deadline = time.monotonic() + 20
-    while not cluster.count("POST", "/services") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_held(norn, cluster, "POST", "/services", "forge", "web", "--output", "json")
     assert json.loads(norn("status", "web", "--output", "json").stdout)["status"] == "forging"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)

@@ -10,7 +10,6 @@ import base64
 import json
 import re
 import signal
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +19,7 @@ import pytest
 
 from norn.store.lease import parse_time
 from norn.store.local import LocalStore
-from tests.integration.conftest import CRON_SPEC, WEB_SPEC, WEB_STEPS, Norn
+from tests.integration.conftest import CRON_SPEC, WEB_SPEC, WEB_STEPS, Norn, unreachable_kubeconfig
 from tests.kubeapi import KubeAPI, seed_cloudflared
 
 KUBERNETES = {"NORN_STATE_BACKEND": "kubernetes"}
@@ -247,16 +246,7 @@ def test_a_stopped_run_frees_its_lease_at_once(norn, cluster, machine):
 
 
 def test_an_unreachable_api_fails_fast_naming_it(norn, machine, tmp_path):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    kubeconfig = tmp_path / "down.kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: down\n"
-        f"clusters: [{{name: down, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
-        "users: [{name: me, user: {token: t}}]\n"
-        "contexts: [{name: down, context: {cluster: down, user: me}}]\n"
-    )
+    kubeconfig, port = unreachable_kubeconfig(tmp_path / "down.kubeconfig")
     norn.write_spec(WEB_SPEC)
     for args in (["forge", "web"], ["status"]):
         started = time.monotonic()
