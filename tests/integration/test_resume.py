@@ -10,6 +10,12 @@ import pytest
 from norn.store.local import LocalStore
 from tests.integration.conftest import start_held, TEARDOWN_STEPS, WEB_SPEC, WEB_STEPS, app_objects, configmap_text
 
+
+@pytest.fixture(autouse=True)
+def _no_retry_budget(monkeypatch):
+    """The faults here stand for a step that fails; retrying them for 30 s would only slow the suite."""
+    monkeypatch.setenv("NORN_API_RETRY_SECONDS", "0")
+
 # The first request each step makes, to fail it there.
 STEP_REQUEST = {
     "create-deployment": ("POST", "/persistentvolumeclaims"),

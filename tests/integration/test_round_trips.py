@@ -12,6 +12,12 @@ import pytest
 
 from tests.integration.conftest import WEB_SPEC, WEB_STEPS
 
+
+@pytest.fixture(autouse=True)
+def _no_retry_budget(monkeypatch):
+    """The faults here stand for a step that fails; retrying them for 30 s would only slow the suite."""
+    monkeypatch.setenv("NORN_API_RETRY_SECONDS", "0")
+
 APP = "/namespaces/default"
 CONFIGMAP = "/api/v1/namespaces/cloudflared/configmaps/cloudflared"
 RESTART = ("PATCH", "/apis/apps/v1/namespaces/cloudflared/deployments/cloudflared")
