@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,8 @@ from norn.errors import Busy, LostRace, StateError
 from norn.events import now, rfc3339
 from norn.state import ForgeState
 from norn.store import decode, describe, encode
+
+HOLDER_WAIT_SECONDS = 1.0  # how long a second run waits for the holder to say who it is
 
 
 class LocalStore:
@@ -144,11 +147,17 @@ def _corrupt_hint(path: Path) -> str:
 
 
 def _holder(fd: int) -> str:
-    try:
-        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        return f"pid {info['pid']} since {info['since']}"
-    except (ValueError, KeyError, TypeError, OSError):
-        return "by another norn run"
+    """Who holds the lock. The holder writes it just after taking the lock: a run that asks in
+    between waits a moment for it rather than answering without the pid."""
+    deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+    while True:
+        try:
+            info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            return f"pid {info['pid']} since {info['since']}"
+        except (ValueError, KeyError, TypeError, OSError):
+            if time.monotonic() >= deadline:
+                return "by another norn run"
+            time.sleep(0.01)
 
 
 def _fsync_dir(directory: Path) -> None:

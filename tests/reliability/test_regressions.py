@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import threading
 
 import pytest
 
 import norn.steps.tunnel as tunnel
+from norn.errors import Busy
+from norn.store.local import LocalStore
 from tests.integration.conftest import WEB_SPEC
 from tests.reliability.harness import FORGE, TEARDOWN, configmap_text
 
@@ -102,3 +107,21 @@ def test_validate_of_a_path_with_a_nul_byte_exits_2(norn):
     run = norn("validate", "/\x00")
     assert run.code == 2 and run.traceback is None, run.explain()
     assert "embedded null byte" in run.stdout + run.stderr
+
+
+def test_the_lock_holder_is_named_even_when_asked_just_as_it_took_the_lock(tmp_path):
+    """Two runs started at once: the second sometimes asked before the holder wrote its pid, and said
+    "operation already in progress (by another norn run)" (the race test, 1 round in 10)."""
+    store = LocalStore(tmp_path)
+    fd = os.open(tmp_path / "web.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held, and who holds it not written yet
+        writer = threading.Timer(0.2, lambda: os.pwrite(fd, b'{"pid": 4242, "since": "2026-11-27T10:00:00.000Z"}', 0))
+        writer.start()
+        with pytest.raises(Busy) as caught:
+            with store.lock("web"):
+                pass
+        writer.join()
+    finally:
+        os.close(fd)
+    assert "operation already in progress (pid 4242 since 2026-11-27T10:00:00.000Z)" in caught.value.message
