@@ -171,18 +171,23 @@ class Norn:
 
 
 class Gate:
-    """Holds the requests that match before the stand-in server reads them.
+    """Holds the requests that match, on a stand-in server whose handler calls ``server._serve(handler)``.
 
-    A held request is not logged and not applied: for the server it never arrived.
+    By default a held request is held before the server reads it: it is not
+    logged and not applied, for the server it never arrived. With
+    ``answer=True`` the server applies it and its answer is held instead.
     ``release(drop=True)`` closes the held connections unanswered (the client is
     dead); ``release(drop=False)`` lets them through. Matches every request when
     no method or path is given.
     """
 
-    def __init__(self, server: KubeAPI, method: str | None = None, path_contains: str | None = None) -> None:
+    def __init__(
+        self, server: Any, method: str | None = None, path_contains: str | None = None, *, answer: bool = False
+    ) -> None:
         self.server = server
         self.method = method
         self.path_contains = path_contains
+        self.answer = answer
         self.caught = threading.Event()
         self.held = 0
         self._open = threading.Event()
@@ -204,19 +209,46 @@ class Gate:
         )
 
     def _gate(self, handler: Any) -> None:
-        if not self._open.is_set() and self.matches(handler.command, handler.path):
-            with self._lock:
-                self.held += 1
-            self.caught.set()
-            self._open.wait()
-            if self._drop:
-                handler.close_connection = True
-                return
-        self._serve(handler)
+        if self._open.is_set() or not self.matches(handler.command, handler.path):
+            self._serve(handler)
+        elif self.answer:
+            handler.wfile = _HeldWrites(handler.wfile, self, handler)
+            self._serve(handler)  # applied; its first write of the answer waits for the release
+        elif self._wait():
+            handler.close_connection = True
+        else:
+            self._serve(handler)
+
+    def _wait(self) -> bool:
+        """Hold this request until released; True when it is to be dropped."""
+        with self._lock:
+            self.held += 1
+        self.caught.set()
+        self._open.wait()
+        return self._drop
 
     def release(self, drop: bool) -> None:
         self._drop = drop
         self._open.set()
+
+
+class _HeldWrites:
+    """A handler's output stream whose first write waits at the gate (and is discarded on a drop)."""
+
+    def __init__(self, stream: Any, gate: Gate, handler: Any) -> None:
+        self._stream, self._gate, self._handler = stream, gate, handler
+        self._decided: bool | None = None  # None: not yet at the gate; True: drop
+
+    def write(self, data: bytes) -> int:
+        if self._decided is None:
+            self._decided = self._gate._wait()
+        if self._decided:
+            self._handler.close_connection = True
+            return len(data)
+        return self._stream.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 # --- the cluster, compared ---------------------------------------------------------------

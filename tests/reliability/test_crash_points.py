@@ -1,7 +1,8 @@
 """Scenario 1: kill -9 norn at every point of a forge and of a teardown; a plain rerun repairs it.
 
-Every request a forge or a teardown makes, and the cloudflared call, is a
-crash point at three moments:
+Every request a forge or a teardown makes (to the Kubernetes API, and in
+teardown's remove-dns-route to the Cloudflare API), and the cloudflared call,
+is a crash point at three moments:
 
 * before: the state records the step as running, the request has not reached
   the server (a Gate holds it before the server reads it: never logged, never
@@ -11,10 +12,13 @@ crash point at three moments:
 * applied: the server applied the request but holds the answer (``hold``), so
   norn never records it (for cloudflared: the route is added, then it hangs).
 
-A GET applies nothing, so it has the first two moments only. After each kill,
+A GET applies nothing, so it has the first two moments only; the stand-in
+Cloudflare API applies a request as it reads it, so its requests have no
+"held" moment (its "applied" holds the answer at a Gate). After each kill,
 the same command is run again, plainly: it must exit 0 and leave the cluster
 equal to an uninterrupted run's (same objects, same ConfigMap text, one rule),
-and a teardown must leave config.yaml byte-identical to the start.
+and a teardown must leave config.yaml byte-identical to the start and have
+deleted the app's CNAME, and only it.
 
 The killed run is a real process (in its own session: the kill takes a hung
 cloudflared child too); the setup forge of a teardown and the rerun run
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from norn.dnsrecords import tunnel_target
 from tests.kubeapi import KubeAPI
 from tests.reliability import figures
 from tests.reliability.harness import (
@@ -68,9 +73,12 @@ class Point:
     method: str | None = None  # None: the cloudflared call
     path: str | None = None
     applied: Callable[[KubeAPI], bool] | None = None  # None: a read, it applies nothing
+    api: str = "kubernetes"  # or cloudflare: which stand-in answers it
 
     @property
     def moments(self) -> list[str]:
+        if self.api == "cloudflare":  # the stand-in applies a request as it reads it: no "held, not applied"
+            return ["before", "applied"] if self.method == "DELETE" else ["before"]
         return ["before", "held", "applied"] if self.applied or self.method is None else ["before", "held"]
 
 
@@ -88,6 +96,10 @@ POINTS = [
     Point("forge", "create-dns-route", "cloudflared route dns"),
     Point("forge", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
           restarted(None)),
+    Point("teardown", "remove-dns-route", "GET Cloudflare zones", "GET", "/client/v4/zones?", api="cloudflare"),
+    Point("teardown", "remove-dns-route", "GET Cloudflare DNS records", "GET", "/dns_records?", api="cloudflare"),
+    Point("teardown", "remove-dns-route", "DELETE Cloudflare DNS record", "DELETE", "/dns_records/",
+          api="cloudflare"),
     Point("teardown", "unpatch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
     Point("teardown", "unpatch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(False)),
     Point("teardown", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
@@ -108,17 +120,24 @@ def _id(case: tuple[Point, str]) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(case) for case in CASES])
-def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(norn, cluster, cloudflared_bin, reference, case):
+def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(norn, cluster, cloudflared_bin, cfapi, reference, case):
     point, moment = case
     args = FORGE if point.operation == "forge" else TEARDOWN
     if point.operation == "teardown":
         setup = norn(*FORGE)
         assert setup.code == 0, setup.explain()
         age_restart(cluster, OLD_STAMP)
+        # the CNAME cloudflared made at forge, which teardown deletes through the Cloudflare API, and another
+        target = tunnel_target(norn.state()["resources"]["dnsRoute"]["tunnelId"])
+        zone = next(z for z in cfapi.zones.values() if z["name"] == "example.com")
+        cfapi.add_record(zone, "web.example.com", target)
+        kept = cfapi.add_record(zone, "grafana.example.com", target)
     cluster.clear_log()
 
     if point.method is None:
         kill_around_cloudflared(norn, cloudflared_bin, moment)
+    elif point.api == "cloudflare":
+        kill_around_cloudflare_api(norn, cfapi, point, moment)
     else:
         kill_around_request(norn, cluster, point, moment, args)
 
@@ -133,6 +152,8 @@ def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(norn, cluster, cloudfl
     assert_converged(cluster, reference, point.operation)
     if point.operation == "forge":
         assert cloudflared_bin.routes() == {"web.example.com": "norn"}
+    else:
+        assert [record["id"] for record in cfapi.records()] == [kept["id"]]  # the CNAME deleted, only it
 
     figures.count("scenarios")
     figures.count("crash_points")
@@ -161,6 +182,18 @@ def kill_around_request(norn, cluster, point: Point, moment: str, args: tuple[st
         wait_until(lambda: point.applied(cluster), f"the server to apply {point.request}", process=process)
         process.kill()
     cluster.clear_faults()
+
+
+def kill_around_cloudflare_api(norn, cfapi, point: Point, moment: str) -> None:
+    with Gate(cfapi, point.method, point.path, answer=moment == "applied") as gate:
+        process = norn.start(*TEARDOWN)
+        wait_until(gate.caught.is_set, f"{point.request} to reach the gate", process=process)
+        process.kill()
+    logged = [r for r in cfapi.requests if gate.matches(r.method, r.path + ("?" if r.query else ""))]
+    if moment == "before":
+        assert logged == []  # it never reached the server
+    else:
+        assert len(logged) == 1 and cfapi.records("web.example.com") == []  # applied, never answered
 
 
 def kill_around_cloudflared(norn, cloudflared_bin, moment: str) -> None:
