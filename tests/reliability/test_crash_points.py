@@ -23,6 +23,10 @@ deleted the app's CNAME, and only it.
 The killed run is a real process (in its own session: the kill takes a hung
 cloudflared child too); the setup forge of a teardown and the rerun run
 in-process, which is the same code without the interpreter start-up.
+
+With the local state backend in ``make test``; with the kubernetes backend (the
+state in a Secret, the lock in a Lease) in ``make test-load``, where the rerun
+comes once the killed run's Lease has expired, as its holder line says.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from dataclasses import dataclass
 import pytest
 
 from norn.dnsrecords import tunnel_target
+from norn.events import now
+from norn.store.lease import holder, lease_name
 from tests.kubeapi import KubeAPI
 from tests.reliability import figures
 from tests.reliability.harness import (
@@ -119,10 +125,23 @@ def _id(case: tuple[Point, str]) -> str:
     return f"{point.operation}-{point.request.replace(' ', '-')}-{moment}"
 
 
+LOCK_SECONDS = 2  # NORN_LOCK_SECONDS with the kubernetes backend: how long a killed run's Lease outlives it
+
+# The local backend in make test; the kubernetes one (state in a Secret, lock in a Lease) in make test-load.
+BACKENDS = [pytest.param("local"), pytest.param("kubernetes", marks=pytest.mark.load)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", CASES, ids=[_id(case) for case in CASES])
-def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(norn, cluster, cloudflared_bin, cfapi, reference, case):
+def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(
+    norn, cluster, cloudflared_bin, cfapi, reference, case, backend, monkeypatch
+):
     point, moment = case
     args = FORGE if point.operation == "forge" else TEARDOWN
+    if backend == "kubernetes":
+        monkeypatch.setenv("NORN_STATE_BACKEND", "kubernetes")
+        monkeypatch.setenv("NORN_LOCK_SECONDS", str(LOCK_SECONDS))
+        norn.state_cluster = cluster
     if point.operation == "teardown":
         setup = norn(*FORGE)
         assert setup.code == 0, setup.explain()
@@ -144,11 +163,18 @@ def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(norn, cluster, cloudfl
     state = norn.state()
     assert state["status"] == ("forging" if point.operation == "forge" else "tearing_down"), state
     assert (state["steps"][-1]["step"], state["steps"][-1]["status"]) == (point.step, "running"), state["steps"]
+    if backend == "kubernetes":  # as its holder said, the killed run's lock frees when its Lease expires
+        lease = lambda: cluster.get_object("leases", "default", lease_name("web"), group="coordination.k8s.io")  # noqa: E731
+        wait_until(lambda: holder(lease(), now()) is None, "the killed run's Lease to expire", timeout=4 * LOCK_SECONDS)
 
     run = norn(*args)  # the same command, plainly
     assert run.code == 0, run.explain()
     assert run.traceback is None
-    assert norn.state()["status"] == ("forged" if point.operation == "forge" else "unforged")
+    try:
+        status = norn.state()["status"]
+    except FileNotFoundError:
+        status = "unforged"
+    assert status == ("forged" if point.operation == "forge" else "unforged")
     assert_converged(cluster, reference, point.operation)
     if point.operation == "forge":
         assert cloudflared_bin.routes() == {"web.example.com": "norn"}
@@ -158,6 +184,7 @@ def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(norn, cluster, cloudfl
     figures.count("scenarios")
     figures.count("crash_points")
     figures.count(f"crash_points_{point.operation}")
+    figures.count("crash_points_kubernetes", int(backend == "kubernetes"))
 
 
 def kill_around_request(norn, cluster, point: Point, moment: str, args: tuple[str, ...]) -> None:
