@@ -1,5 +1,6 @@
-# make test: install into .venv and run the tests.  make test-load: the load
-# runs of the reliability suite (50 apps at once, 100 same-app races), slower.
+# make test: install into .venv and run the tests.  make test-load: the slow
+# runs of the reliability suite (50 apps at once, 100 same-app races per state
+# backend, the crash points with the kubernetes state backend).
 # make demo: forge, status and teardown of examples/mail-agent against the
 # stand-in cluster.  make bench: norn against kubectl, timed side by side (not
 # part of make test).
