@@ -106,3 +106,18 @@ def test_the_rule_still_in_what_the_server_returns_fails_unpatch(norn, cluster, 
     error = failure(run)
     assert error["step"] == "unpatch-cloudflared" and "still routes web.example.com" in error["error"]
     assert norn.state("web")["resources"]["ingressRule"]["hostname"] == "web.example.com"
+
+
+def test_a_restart_annotation_the_server_drops_fails_the_step(norn, cluster, cloudflared_bin):
+    def drop(kind: str, obj: dict) -> None:  # a webhook that strips pod-template annotations
+        if kind == "Deployment" and obj["metadata"]["name"] == "cloudflared":
+            obj["spec"]["template"].get("metadata", {}).pop("annotations", None)
+
+    cluster.store.mutators.append(drop)
+    norn.write_spec(WEB_SPEC)
+    run = norn("forge", "web", "--output", "json")
+    assert run.code == 1
+    error = failure(run)
+    assert error["step"] == "restart-cloudflared"
+    assert "did not keep the restart annotation kubectl.kubernetes.io/restartedAt" in error["error"]
+    assert norn.state("web")["resources"]["cloudflaredRestartPending"] is True
