@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -222,14 +221,14 @@ def status(
             if output is Output.json:
                 typer.echo(json.dumps(render.status_json(state), indent=2))
             else:
-                render.render_status(state, _console())
+                _show_status(state)
             return
         states, problems = store.list()
         states = [_as_seen(store, state) for state in states]
         if output is Output.json:
             typer.echo(json.dumps(render.status_json(states), indent=2))
         else:
-            render.render_status_table(states, _console())
+            _show_status_table(states)
         for problem in problems:
             typer.echo(f"error: {problem}", err=True)
         if problems:
@@ -387,10 +386,10 @@ def _status_live(app_name, settings, store, output) -> None:
         documents = [{**state.to_status_json(), **found.to_json()} for state, found in zip(states, lives)]
         typer.echo(json.dumps(documents[0] if app_name is not None else documents, indent=2))
     elif app_name is not None:
-        render.render_status(states[0], _console())
+        _show_status(states[0])
         typer.echo("\n".join(views.live_lines(lives[0])))
     else:
-        render.render_status_table(states, _console())
+        _show_status_table(states)
         for found in lives:
             typer.echo("\n" + "\n".join(views.live_lines(found, title=found.app)))
     for problem in problems:
@@ -496,11 +495,29 @@ def _sink(output: Output):
         sink.close()
 
 
-def _console():
-    """A terminal gets rich's width; a pipe or CI log gets whole lines, never cut to 80 columns."""
-    from rich.console import Console
+def _show_status(state) -> None:
+    """A terminal gets rich's view, coloured and fitted to its width; a pipe or a CI
+    log gets plain whole lines, never cut to 80 columns."""
+    from norn import render
 
-    return Console() if sys.stdout.isatty() else Console(width=512)
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        render.render_status(state, Console())
+    else:
+        typer.echo("\n".join(render.status_lines(state)))
+
+
+def _show_status_table(states) -> None:
+    """As _show_status, for the table of every app."""
+    from norn import render
+
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        render.render_status_table(states, Console())
+    else:
+        typer.echo("\n".join(render.status_table_lines(states)))
 
 
 def _confirm(yes: bool, question: str, what: str) -> None:
@@ -535,6 +552,8 @@ class _handled:
         if not isinstance(exc, NornError):
             return False  # a bug: let the traceback show
         if self.debug:
+            import traceback
+
             traceback.print_exception(exc)
         if isinstance(exc, StepFailed):
             # The events already told the story; add how to go on.

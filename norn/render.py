@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
+from unicodedata import east_asian_width
 
 from norn.events import COMPLETED, FAILED, RUNNING, SKIPPED, Event, Sink, now
 from norn.state import ForgeState, ForgeStatus
@@ -403,6 +404,87 @@ def render_status(state: ForgeState, console: Console) -> None:
     for label, value in lines:
         resources.add_row(f"  {label}", Text(value))
     console.print(resources)
+
+
+def _cells(text: str) -> int:
+    """Terminal columns of a line: East Asian wide characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * (width - _cells(text))
+    return fill + text if right else text + fill
+
+
+def _grid(rows: list[tuple[str, ...]], *, indent: str = "", right: frozenset[int] = frozenset()) -> list[str]:
+    """Rows as lines, columns two spaces apart as kubectl lays them out. A cell of
+    several lines continues under its column; trailing spaces are dropped."""
+    split = [[cell.splitlines() or [""] for cell in row] for row in rows]
+    widths = [max(_cells(line) for row in split for line in row[i]) for i in range(len(rows[0]))]
+    lines = []
+    for row in split:
+        for depth in range(max(len(cell) for cell in row)):
+            parts = [_pad(cell[depth] if depth < len(cell) else "", width, i in right) for i, (cell, width) in enumerate(zip(row, widths))]
+            lines.append((indent + "  ".join(parts)).rstrip())
+    return lines
+
+
+def status_lines(state: ForgeState) -> list[str]:
+    """``norn status APP`` for a pipe or a CI log: the layout of render_status as
+    plain lines, without rich (whose import and measuring cost more than the rest
+    of the command) and without padding to a width no log has."""
+    facts = [
+        ("App", state.app),
+        ("Status", str(state.status)),
+        ("Last run", state.operation or _NO_VALUE),
+        ("Started", _human_time(state.started_at)),
+        ("Finished", _human_time(state.finished_at)),
+    ]
+    if state.error:
+        facts.append(("Error", state.error))
+    lines = _grid(facts)
+    if state.steps:
+        steps = [("Step", "Status", "Duration", "Output")]
+        for record in state.steps:
+            mark = _STEP_MARKS.get(record.status, ("?", ""))[0]
+            duration = format_duration(record.duration_ms) if record.duration_ms is not None else ""
+            steps.append((record.step, f"{mark} {record.status}", duration, record.output or ""))
+        lines += ["", "Steps", *_grid(steps, indent="  ", right=frozenset({2})), ""]
+    lines.append("Resources")
+    resources = _resource_lines(state.resources)
+    lines += _grid(resources, indent="  ") if resources else ["  none"]
+    return lines
+
+
+def status_table_lines(states: list[ForgeState]) -> list[str]:
+    """``norn status`` for a pipe or a CI log: one whole line per app (ERROR cut
+    at 40 columns), as render_status_table lays it out on a terminal."""
+    if not states:
+        return ["No apps forged yet."]
+    rows = [_TABLE_HEADERS]
+    for state in states:
+        error = _lines(state.error)
+        rows.append(
+            (
+                state.app,
+                str(state.status),
+                state.operation or _NO_VALUE,
+                _human_time(state.finished_at),
+                _resource_summary(state.resources),
+                _cut(error[0], _ERROR_MAX_WIDTH) if error else "",
+            )
+        )
+    return _grid(rows)
+
+
+def _cut(text: str, width: int) -> str:
+    if _cells(text) <= width:
+        return text
+    while _cells(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 _TABLE_HEADERS = ("APP", "STATUS", "LAST RUN", "FINISHED", "RESOURCES", "ERROR")

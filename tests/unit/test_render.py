@@ -21,6 +21,8 @@ from norn.render import (
     render_status,
     render_status_table,
     status_json,
+    status_lines,
+    status_table_lines,
 )
 from norn.state import ForgeState, ForgeStatus, StepRecord
 
@@ -410,8 +412,23 @@ def rendered(draw, *args, colour: bool = False) -> str:
     return console.file.getvalue()
 
 
-def test_render_status_shows_the_run_the_steps_and_the_resources(local_tz):
-    out = rendered(render_status, sample_state())
+PLAIN = {render_status: status_lines, render_status_table: status_table_lines}
+
+
+@pytest.fixture(params=["rich", "plain"])
+def shown(request):
+    """A status view as rich draws it for a terminal, or as plain lines for a pipe."""
+
+    def show(draw, *args) -> str:
+        if request.param == "plain":
+            return "\n".join(PLAIN[draw](*args)) + "\n"
+        return rendered(draw, *args)
+
+    return show
+
+
+def test_render_status_shows_the_run_the_steps_and_the_resources(local_tz, shown):
+    out = shown(render_status, sample_state())
     assert re.search(r"App +myapp", out)
     assert re.search(r"Status +forge_failed", out)
     assert re.search(r"Last run +forge", out)
@@ -434,22 +451,22 @@ def test_render_status_shows_the_run_the_steps_and_the_resources(local_tz):
         assert re.search(rf"{label} +{re.escape(value)}", out), label
 
 
-def test_render_status_shows_stored_times_in_local_time(local_tz):
+def test_render_status_shows_stored_times_in_local_time(local_tz, shown):
     state = ForgeState(app="myapp", started_at="2024-05-01T12:00:00.000Z", finished_at="2024-05-01T12:00:02.500Z")
-    out = rendered(render_status, state)
+    out = shown(render_status, state)
     assert re.search(r"Started +2024-05-01 17:30:00 \(\d+ days ago\)", out)
     assert re.search(r"Finished +2024-05-01 17:30:02 \(\d+ days ago\)", out)
 
 
 @pytest.mark.parametrize("stored", ["yesterday", "2024-05-01T12:00:00"])
-def test_render_status_shows_times_it_cannot_read_as_stored(stored):
+def test_render_status_shows_times_it_cannot_read_as_stored(stored, shown):
     """An unparseable or zone-less time is shown as it is, not guessed at."""
-    out = rendered(render_status, ForgeState(app="myapp", started_at=stored))
+    out = shown(render_status, ForgeState(app="myapp", started_at=stored))
     assert re.search(rf"Started +{stored}\n", out)
 
 
-def test_render_status_of_a_new_app_has_no_steps_or_resources():
-    out = rendered(render_status, ForgeState(app="newapp"))
+def test_render_status_of_a_new_app_has_no_steps_or_resources(shown):
+    out = shown(render_status, ForgeState(app="newapp"))
     assert re.search(r"Status +unforged", out)
     assert re.search(r"Last run +—", out)
     assert "Steps" not in out
@@ -478,7 +495,7 @@ def test_render_status_shows_the_error_in_red():
     assert "\x1b[31mcreate-service failed: 409 Conflict" in out
 
 
-def test_render_status_table_has_one_row_per_app():
+def test_render_status_table_has_one_row_per_app(shown):
     failed = ForgeState(
         app="web",
         status=ForgeStatus.FORGE_FAILED,
@@ -507,7 +524,7 @@ def test_render_status_table_has_one_row_per_app():
         },
     )
     fresh = ForgeState(app="fresh")
-    lines = rendered(render_status_table, [failed, job, site, fresh]).splitlines()
+    lines = shown(render_status_table, [failed, job, site, fresh]).splitlines()
     time_ = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
     rows = [
         r"APP +STATUS +LAST RUN +FINISHED +RESOURCES +ERROR",
@@ -521,27 +538,46 @@ def test_render_status_table_has_one_row_per_app():
     assert matched == sorted(matched)
 
 
-def test_render_status_table_cuts_errors_to_their_first_line_and_the_width():
+def test_render_status_table_cuts_errors_to_their_first_line_and_the_width(shown):
     state = ForgeState(app="web", status=ForgeStatus.FORGE_FAILED, error="boom " + "x" * 200 + "\nsecond line")
-    out = rendered(render_status_table, [state])
+    out = shown(render_status_table, [state])
     assert "boom xxx" in out
     assert "x" * 40 not in out
     assert "…" in out
     assert "second line" not in out
 
 
-def test_render_status_table_summarises_volumes():
+def test_render_status_table_summarises_volumes(shown):
     state = ForgeState(
         app="db", resources={"deployment": "db", "persistentVolumeClaims": ["a", "b"], "keptVolumes": ["c"]}
     )
-    assert "deploy, 2 pvc, kept pvc" in rendered(render_status_table, [state])
+    assert "deploy, 2 pvc, kept pvc" in shown(render_status_table, [state])
 
 
-def test_render_status_table_without_apps_says_so():
-    assert rendered(render_status_table, []) == "No apps forged yet.\n"
+def test_render_status_table_without_apps_says_so(shown):
+    assert shown(render_status_table, []) == "No apps forged yet.\n"
 
 
 def test_status_json_is_the_contract_shape():
     state = sample_state()
     assert status_json(state) == state.to_status_json()
     assert status_json([state, ForgeState(app="b")]) == [state.to_status_json(), ForgeState(app="b").to_status_json()]
+
+
+def test_plain_status_keeps_whole_lines_without_padding(local_tz):
+    long = "created Deployment default/myapp " + "y" * 300
+    state = sample_state()
+    state.steps[0].output = long + "\nsecond line"
+    lines = status_lines(state)
+    assert all(line == line.rstrip() for line in lines)
+    row = next(line for line in lines if "create-namespace" in line)
+    assert row.endswith(long)  # never cut to a width
+    follow = lines[lines.index(row) + 1]
+    assert follow.strip() == "second line" and follow.index("second") == row.index("created")
+
+
+def test_plain_status_table_lines_up_wide_characters():
+    lines = status_table_lines([ForgeState(app="web", error="日本語のエラー"), ForgeState(app="other", error="plain")])
+    header, first, second = lines
+    assert first.index("日本") == header.index("ERROR")
+    assert second.index("plain") == header.index("ERROR")
