@@ -14,12 +14,10 @@ are switched off so that every retry is counted and bounded in one place.
 from __future__ import annotations
 
 import email.utils
-import importlib.util
 import json
 import os
 import random
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -274,40 +272,16 @@ def _root_cause(exc: BaseException) -> str:
     return str(reason or exc).strip() or type(exc).__name__
 
 
-def _import_without_init(name: str) -> None:
-    """Register package ``name`` without running its ``__init__`` yet.
-
-    ``import kubernetes.config`` first runs ``kubernetes/__init__.py``, which also
-    imports dynamic, watch, stream (websocket), informer and leaderelection, none of
-    which norn uses. With the bare package registered, its submodules import as
-    usual; asking the package for anything else runs the real ``__init__`` then, so
-    other code in the process still sees the whole package.
-    """
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return
-    package = importlib.util.module_from_spec(spec)
-
-    def __getattr__(attr: str) -> Any:
-        if not attr.startswith("__") and importlib.util.find_spec(f"{name}.{attr}") is not None:
-            return importlib.import_module(f"{name}.{attr}")
-        del package.__getattr__
-        spec.loader.exec_module(package)
-        return getattr(package, attr)
-
-    package.__getattr__ = __getattr__
-    sys.modules[name] = package
-
-
 def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float = 30.0, request_timeout: float = 30.0) -> Cluster:
     """Load credentials like kubectl: KUBECONFIG, else ~/.kube/config, else in-cluster."""
-    _import_without_init("kubernetes")
-    _import_without_init("kubernetes.utils")  # the transport needs two of its modules, not the YAML helpers
+    from norn.lazyimport import import_kube_config, import_without_init
+
+    import_without_init("kubernetes")
+    import_without_init("kubernetes.utils")  # the transport needs two of its modules, not the YAML helpers
+    kube_config = import_kube_config()
     from kubernetes.client.api_client import ApiClient
     from kubernetes.client.configuration import Configuration
-    from kubernetes.config import incluster_config, kube_config
+    from kubernetes.config import incluster_config
     from kubernetes.config.config_exception import ConfigException
 
     configuration = Configuration()

@@ -1,0 +1,76 @@
+"""Import the parts of the ``kubernetes`` client norn uses, without the rest.
+
+Two tricks, each worth tens of milliseconds on every command that talks to the
+cluster (docs/performance.md), and each falling back to a plain import when the
+client's layout is not what it expects. Worth a look on client upgrades.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from typing import Any
+
+# kube_config imports these for one thing, refreshing an OIDC token
+# (oauthlib.oauth2 for one exception class, requests_oauthlib for OAuth2Session,
+# which brings in requests): about 60 ms that most users never need.
+_OIDC_ONLY = ("oauthlib.oauth2", "requests_oauthlib")
+
+
+def import_without_init(name: str) -> None:
+    """Register package ``name`` without running its ``__init__`` yet.
+
+    ``import kubernetes.config`` first runs ``kubernetes/__init__.py``, which also
+    imports dynamic, watch, stream (websocket), informer and leaderelection, none of
+    which norn uses. With the bare package registered, its submodules import as
+    usual; asking the package for anything else runs the real ``__init__`` then, so
+    other code in the process still sees the whole package.
+    """
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def __getattr__(attr: str) -> Any:
+        if not attr.startswith("__") and importlib.util.find_spec(f"{name}.{attr}") is not None:
+            return importlib.import_module(f"{name}.{attr}")
+        del package.__getattr__
+        spec.loader.exec_module(package)
+        return getattr(package, attr)
+
+    package.__getattr__ = __getattr__
+    sys.modules[name] = package
+    parent, _, child = name.rpartition(".")
+    if parent in sys.modules:
+        setattr(sys.modules[parent], child, package)
+
+
+def import_kube_config() -> types.ModuleType:
+    """``kubernetes.config.kube_config``, with its OIDC-only imports deferred.
+
+    ``oauthlib.oauth2`` is registered without its ``__init__`` (see
+    import_without_init) and, while it imports, ``requests_oauthlib`` is a placeholder whose
+    ``OAuth2Session`` imports the real class when called. The placeholder leaves
+    ``sys.modules`` straight after, so any other import gets the real package.
+    """
+    if "kubernetes.config.kube_config" in sys.modules or any(name in sys.modules for name in _OIDC_ONLY):
+        return importlib.import_module("kubernetes.config.kube_config")
+    import_without_init("oauthlib.oauth2")
+    placeholder = types.ModuleType("requests_oauthlib")
+    placeholder.OAuth2Session = _oauth2_session  # type: ignore[attr-defined]
+    sys.modules["requests_oauthlib"] = placeholder
+    try:
+        return importlib.import_module("kubernetes.config.kube_config")
+    finally:
+        if sys.modules.get("requests_oauthlib") is placeholder:
+            del sys.modules["requests_oauthlib"]
+
+
+def _oauth2_session(*args: Any, **kwargs: Any) -> Any:
+    from requests_oauthlib import OAuth2Session
+
+    return OAuth2Session(*args, **kwargs)

@@ -1,0 +1,59 @@
+"""norn.lazyimport: the kubernetes client's kubeconfig loader without its OIDC-only imports.
+
+Each check runs in a fresh interpreter: what matters is what sys.modules holds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run(code: str) -> None:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_connect_loads_neither_requests_nor_oauthlib_oauth2(tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+    )
+    run(f"""
+        import sys
+        from norn.cluster import connect
+        cluster = connect({str(kubeconfig)!r}, None)
+        loaded = {{m for m in sys.modules if m.split('.')[0] in ('requests', 'requests_oauthlib')}}
+        loaded |= {{m for m in sys.modules if m.startswith('oauthlib.oauth2.')}}
+        assert not loaded, sorted(loaded)
+        assert cluster.context == 'c' and cluster.user == 'u'
+    """)
+
+
+def test_the_oidc_refresh_still_gets_the_real_classes():
+    run("""
+        from norn.lazyimport import import_kube_config, import_without_init
+        import_without_init('kubernetes')
+        kube_config = import_kube_config()
+        from requests_oauthlib.oauth2_session import OAuth2Session
+        assert isinstance(kube_config.OAuth2Session(client_id='norn'), OAuth2Session)
+        from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError
+        assert kube_config.oauthlib.oauth2.rfc6749.errors.InvalidClientIdError is InvalidClientIdError
+        import requests_oauthlib
+        assert requests_oauthlib.OAuth2Session is OAuth2Session  # the placeholder is gone
+        import oauthlib.oauth2
+        assert oauthlib.oauth2.WebApplicationClient  # the real __init__ ran on demand
+    """)
+
+
+def test_after_the_real_packages_a_plain_import():
+    run("""
+        import requests_oauthlib
+        from norn.lazyimport import import_kube_config
+        kube_config = import_kube_config()
+        assert kube_config.OAuth2Session is requests_oauthlib.OAuth2Session
+    """)
