@@ -14,9 +14,22 @@ kubectl create --validate=false -f "$manifests" -o name
 
 # The ingress rule goes just before the catch-all rule; replace sends back the
 # resourceVersion read, so a concurrent edit fails instead of being lost.
-kubectl get configmap cloudflared -n cloudflared -o yaml \
-  | sed "/- service: http_status:404/i\\      - hostname: $hostname\n        service: $service" \
-  | kubectl replace --validate=false -f - -o name
+edit() {
+  kubectl get configmap cloudflared -n cloudflared -o yaml \
+    | sed "/- service: http_status:404/i\\      - hostname: $hostname\n        service: $service"
+}
+if [ "${VALIDATE:-}" = 1 ]; then
+  # As norn does, cloudflared checks the edited config before it is written: one
+  # more process, and kubectl replace waits for it. (The stand-in checks only
+  # that the file exists; a real script would extract config.yaml first.)
+  edited=$(mktemp)
+  trap 'rm -f "$edited"' EXIT
+  edit >"$edited"
+  cloudflared tunnel --config "$edited" ingress validate >/dev/null
+  kubectl replace --validate=false -f "$edited" -o name
+else
+  edit | kubectl replace --validate=false -f - -o name
+fi
 
 cloudflared tunnel route dns norn "$hostname"
 # A restart in the same second as the last one is already under way: kubectl
