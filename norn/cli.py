@@ -228,7 +228,7 @@ def status(
         if output is Output.json:
             typer.echo(json.dumps(render.status_json(states), indent=2))
         else:
-            _show_status_table(states)
+            _show_status(states)
         for problem in problems:
             typer.echo(f"error: {problem}", err=True)
         if problems:
@@ -389,7 +389,7 @@ def _status_live(app_name, settings, store, output) -> None:
         _show_status(states[0])
         typer.echo("\n".join(views.live_lines(lives[0])))
     else:
-        _show_status_table(states)
+        _show_status(states)
         for found in lives:
             typer.echo("\n" + "\n".join(views.live_lines(found, title=found.app)))
     for problem in problems:
@@ -495,29 +495,19 @@ def _sink(output: Output):
         sink.close()
 
 
-def _show_status(state) -> None:
-    """A terminal gets rich's view, coloured and fitted to its width; a pipe or a CI
-    log gets plain whole lines, never cut to 80 columns."""
+def _show_status(shown) -> None:
+    """One app's status (a ForgeState) or the table of every app (a list). A
+    terminal gets rich's view, coloured and fitted to its width; a pipe or a CI log
+    gets plain whole lines, never cut to 80 columns, and norn skips importing rich."""
     from norn import render
 
+    table = isinstance(shown, list)
     if sys.stdout.isatty():
         from rich.console import Console
 
-        render.render_status(state, Console())
+        (render.render_status_table if table else render.render_status)(shown, Console())
     else:
-        typer.echo("\n".join(render.status_lines(state)))
-
-
-def _show_status_table(states) -> None:
-    """As _show_status, for the table of every app."""
-    from norn import render
-
-    if sys.stdout.isatty():
-        from rich.console import Console
-
-        render.render_status_table(states, Console())
-    else:
-        typer.echo("\n".join(render.status_table_lines(states)))
+        typer.echo("\n".join(render.status_table_lines(shown) if table else render.status_lines(shown)))
 
 
 def _confirm(yes: bool, question: str, what: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -197,3 +198,45 @@ def test_help_and_status_do_not_import_the_kubernetes_client(tmp_path, args):
         env={"NORN_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
+
+
+def on_a_terminal(norn, *args: str) -> str:
+    """Run norn with its stdout on a pseudo-terminal, 100 columns wide; what it drew."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = norn.env(NO_COLOR="1", COLUMNS="100", TERM="xterm")
+    process = subprocess.Popen([sys.executable, "-m", "norn", *args], cwd=norn.cwd, env=env, stdout=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(timeout=60) == 0
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("args", [["status", "web"], ["status"]])
+def test_status_on_a_terminal_is_rich_and_in_a_pipe_plain(norn, cluster, cloudflared_bin, args):
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 0
+    drawn = re.sub(r"\x1b\[[0-9;]*m", "", on_a_terminal(norn, *args)).replace("\r\n", "\n")
+    piped = norn(*args).stdout
+    for text in (drawn, piped):
+        assert "forged" in text and "web" in text
+    assert all(line == line.rstrip() for line in piped.splitlines())  # never padded to a width
+    if args == ["status", "web"]:
+        assert "─" in drawn and "─" not in piped  # rich's rule under the steps' header, on a terminal only
+        assert "create-deployment" in piped and "Resources" in piped
+    assert max(len(line) for line in drawn.splitlines()) <= 100
