@@ -480,11 +480,16 @@ def status_table_lines(states: list[ForgeState]) -> list[str]:
 
 
 def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` columns, an ellipsis marking a cut."""
     if _cells(text) <= width:
         return text
-    while _cells(text) > width - 1:
-        text = text[:-1]
-    return text + "…"
+    kept, used = [], 0
+    for char in text:
+        used += _cells(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 _TABLE_HEADERS = ("APP", "STATUS", "LAST RUN", "FINISHED", "RESOURCES", "ERROR")

@@ -581,3 +581,9 @@ def test_plain_status_table_lines_up_wide_characters():
     header, first, second = lines
     assert first.index("日本") == header.index("ERROR")
     assert second.index("plain") == header.index("ERROR")
+
+
+def test_plain_status_table_cuts_a_wide_error_to_40_columns():
+    (_, row) = status_table_lines([ForgeState(app="web", error="錯" * 30)])
+    error = row[row.index("錯") :]
+    assert error == "錯" * 19 + "…"  # 38 columns and the ellipsis: a 20th would make 41
