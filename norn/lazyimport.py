@@ -61,16 +61,22 @@ def import_kube_config() -> types.ModuleType:
         return importlib.import_module("kubernetes.config.kube_config")
     import_without_init("oauthlib.oauth2")
     placeholder = types.ModuleType("requests_oauthlib")
-    placeholder.OAuth2Session = _oauth2_session  # type: ignore[attr-defined]
+    placeholder.__dict__.update(_PLACEHOLDER)
     sys.modules["requests_oauthlib"] = placeholder
     try:
         return importlib.import_module("kubernetes.config.kube_config")
+    except ImportError:
+        pass  # a client that wants more of requests_oauthlib than the placeholder holds
     finally:
         if sys.modules.get("requests_oauthlib") is placeholder:
             del sys.modules["requests_oauthlib"]
+    return importlib.import_module("kubernetes.config.kube_config")
 
 
 def _oauth2_session(*args: Any, **kwargs: Any) -> Any:
     from requests_oauthlib import OAuth2Session
 
     return OAuth2Session(*args, **kwargs)
+
+
+_PLACEHOLDER = {"OAuth2Session": _oauth2_session}  # what kube_config takes from requests_oauthlib

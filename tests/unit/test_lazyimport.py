@@ -57,3 +57,14 @@ def test_after_the_real_packages_a_plain_import():
         kube_config = import_kube_config()
         assert kube_config.OAuth2Session is requests_oauthlib.OAuth2Session
     """)
+
+
+def test_a_client_wanting_more_than_the_placeholder_gets_the_plain_import():
+    run("""
+        import norn.lazyimport as lazy
+        lazy._PLACEHOLDER.clear()  # as if kube_config imported a name the placeholder lacks
+        lazy.import_without_init('kubernetes')
+        kube_config = lazy.import_kube_config()
+        import requests_oauthlib
+        assert kube_config.OAuth2Session is requests_oauthlib.OAuth2Session
+    """)
