@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from norn import __version__
+from norn import __version__, gcpause
 from norn.errors import NornError, StepFailed, UsageError
 
 # Plain help, as click lays it out (\b keeps the examples' lines as written):
@@ -556,7 +556,11 @@ class _handled:
 
 
 def main() -> None:
-    app()
+    gcpause.pause()
+    try:
+        app()
+    finally:
+        gcpause.at_exit()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from norn import events
+from norn import events, gcpause
 from norn.errors import NornError, StepFailed
 from norn.events import Event, Sink
 from norn.state import ForgeState, ForgeStatus, StepRecord
@@ -79,6 +79,7 @@ IN_PROGRESS = {"forge": ForgeStatus.FORGING, "teardown": ForgeStatus.TEARING_DOW
 
 def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", sink: Sink) -> None:
     """Run the steps in order; raise StepFailed (state saved as forge_failed) at the first failure."""
+    gcpause.resume()  # start-up is over: steps may poll or retry for minutes
     state = ctx.state
     emit = _emitter(operation, ctx.app, sink)
     emit("queued", {"app": ctx.app})

@@ -1,0 +1,69 @@
+"""The collector in a norn command: off while it imports, back on for the pipeline, frozen at exit."""
+
+import gc
+
+import pytest
+
+from norn import cli, gcpause, pipeline, settings
+from norn.events import Recorder
+from norn.pipeline import Context
+from norn.state import ForgeState
+
+
+@pytest.fixture(autouse=True)
+def collector_restored(monkeypatch):
+    monkeypatch.setattr(gcpause, "_in_command", False)
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.saved = 0
+
+    def save(self, state: ForgeState) -> None:
+        self.saved += 1
+
+
+class Probe:
+    """A step that notes whether the collector runs while it does."""
+
+    name = "probe"
+
+    def __init__(self) -> None:
+        self.collecting: bool | None = None
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        return None
+
+    def run(self, ctx: Context) -> str:
+        self.collecting = gc.isenabled()
+        return "probed"
+
+
+def run_probe() -> Probe:
+    probe = Probe()
+    ctx = Context("web", settings.load({}), ForgeState("web"))
+    pipeline.run("forge", [probe], ctx, MemoryStore(), Recorder())
+    return probe
+
+
+def test_the_console_script_runs_the_command_without_collection_and_freezes_at_exit(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli, "app", lambda: seen.append(gc.isenabled()))
+    cli.main()
+    assert seen == [False]
+    assert gc.get_freeze_count() > 0  # the interpreter's last collection has nothing to walk
+
+
+def test_a_pipeline_turns_collection_back_on_in_a_command():
+    gcpause.pause()
+    assert run_probe().collecting is True
+    assert gc.get_freeze_count() > 0  # what start-up built is not walked again
+
+
+def test_a_pipeline_run_in_a_test_process_leaves_its_collector_alone():
+    gc.disable()
+    assert run_probe().collecting is False
+    assert gc.get_freeze_count() == 0
