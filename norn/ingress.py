@@ -122,12 +122,15 @@ def remove_rule(config_text: str, hostname: str, service: str | None = None) -> 
 
 def _parse(text: str) -> _Config:
     """Load and validate the config: a mapping whose `ingress` list ends in a catch-all."""
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+    loader = yaml.SafeLoader(text)
+    try:  # one parse for both the data and the node marks (what safe_load and compose each do)
+        root = loader.get_single_node()
+        data = None if root is None else loader.construct_document(root)
     except yaml.YAMLError as exc:
         problem = yaml_problem(exc)
         raise IngressError(f"the cloudflared config is not valid YAML: {problem}", hint=_HINT) from exc
+    finally:
+        loader.dispose()
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise IngressError("the cloudflared config is not a YAML mapping", hint=_HINT)
     if "ingress" not in data:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from norn import cloudflared, events, ingress, ingress_check, manifests
 from norn.cluster import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
@@ -28,18 +28,24 @@ def _configmap_name(ctx: Context) -> str:
     return f"{ctx.settings.cloudflared_namespace}/{ctx.settings.cloudflared_configmap}"
 
 
-def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> tuple[str, bool] | None:
+class Edited(NamedTuple):
+    written: str  # the config as the API server now holds it
+    changed: bool  # whether norn changed it
+    as_sent: bool  # whether the server holds exactly the text norn sent (checked before sending)
+
+
+def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> Edited | None:
     """Read-modify-write the cloudflared config with the resourceVersion read.
 
-    Returns (the config as the API server now holds it, whether norn changed it), or
-    None when the ConfigMap does not exist. A changed config is validated before it
-    is written (see _validate). On 409 Conflict it re-reads and re-applies, so
-    concurrent edits never lose a rule, after a random wait so that the writers
-    that collided spread out; it keeps at it for MAX_CONFLICT_RETRIES conflicts,
-    then for as long as NORN_API_RETRY_SECONDS allows. cloudflared's own check, a
-    process, runs on the first attempt only: between a read and its write it would
-    widen the window in which another writer conflicts, and many concurrent forges
-    then ran out of retries (a retry still gets norn's checks).
+    Returns what was written (see Edited), or None when the ConfigMap does not
+    exist. A changed config is validated before it is written (see _validate). On
+    409 Conflict it re-reads and re-applies, so concurrent edits never lose a rule,
+    after a random wait so that the writers that collided spread out; it keeps at
+    it for MAX_CONFLICT_RETRIES conflicts, then for as long as
+    NORN_API_RETRY_SECONDS allows. cloudflared's own check, a process, runs on the
+    first attempt only: between a read and its write it would widen the window in
+    which another writer conflicts, and many concurrent forges then ran out of
+    retries (a retry still gets norn's checks).
     """
     settings = ctx.settings
     namespace, name = settings.cloudflared_namespace, settings.cloudflared_configmap
@@ -54,12 +60,13 @@ def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> tuple[
             raise StepError(f"ConfigMap {namespace}/{name} has no {CLOUDFLARED_CONFIG_KEY} key")
         new_text, changed = edit(text)
         if not changed:
-            return text, False
+            return Edited(text, False, True)
         _validate(ctx, text, new_text, with_cloudflared=conflicts == 0)
         configmap["data"][CLOUDFLARED_CONFIG_KEY] = new_text  # metadata keeps the resourceVersion read
         try:
             written = ctx.cluster.replace(CONFIGMAP, namespace, name, configmap)
-            return (written.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or "", True
+            held = (written.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or ""
+            return Edited(held, True, held == new_text)
         except Conflict:
             conflicts += 1
         wait = random.uniform(0, min(CONFLICT_BACKOFF_CAP, CONFLICT_BACKOFF_FIRST * 2 ** min(conflicts - 1, 10)))
@@ -112,13 +119,12 @@ class PatchCloudflared:
         edited = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
         if edited is None:
             raise Skip(f"ConfigMap {_configmap_name(ctx)} not found: cloudflared is not deployed")
-        written, changed = edited
-        if changed and ingress.find_rule(written, hostname) != service:
+        if not edited.as_sent and ingress.find_rule(edited.written, hostname) != service:
             raise _written_wrong(ctx, f"does not route {hostname} to {service}")
         ctx.resources["ingressRule"] = {"hostname": hostname, "service": service, "configMap": _configmap_name(ctx)}
         # Restart even when the rule was there already: a killed run may have written it unrestarted.
         ctx.resources["cloudflaredRestartPending"] = True
-        verb = "added" if changed else "already present:"
+        verb = "added" if edited.changed else "already present:"
         return f"{verb} {hostname} → {service} in {_configmap_name(ctx)}"
 
 
@@ -135,12 +141,11 @@ class UnpatchCloudflared:
         if edited is None:
             del ctx.resources["ingressRule"]
             return f"ConfigMap {_configmap_name(ctx)} is gone; nothing to remove"
-        written, changed = edited
-        if changed and ingress.find_rule(written, hostname) is not None:
+        if not edited.as_sent and ingress.find_rule(edited.written, hostname) is not None:
             raise _written_wrong(ctx, f"still routes {hostname}")
         del ctx.resources["ingressRule"]
         ctx.resources["cloudflaredRestartPending"] = True
-        return f"removed {hostname} from {_configmap_name(ctx)}" if changed else f"{hostname} was not in the config"
+        return f"removed {hostname} from {_configmap_name(ctx)}" if edited.changed else f"{hostname} was not in the config"
 
 
 class RestartCloudflared:

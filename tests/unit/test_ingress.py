@@ -549,3 +549,14 @@ def test_property_remove_takes_only_the_rule_lines(config, data):
     expected = "".join(p for p, h in pieces if h != host)
     assert remove_rule(text, host.swapcase(), rules[i]["service"]) == (expected, True)
     assert yaml.safe_load(expected)["ingress"] == rules[:i] + rules[i + 1 :]
+
+
+def test_an_edit_reads_the_config_once_and_checks_its_result_once(monkeypatch):
+    """The config's data and node marks come from one parse (a real config of many rules
+    takes milliseconds to parse in pure Python); the edited text is parsed once more, to check it."""
+    parses = []
+    real = yaml.composer.Composer.get_single_node  # what safe_load and compose both parse with
+    monkeypatch.setattr(yaml.composer.Composer, "get_single_node", lambda self: parses.append(1) or real(self))
+    text, changed = add_rule(BRIEF, APP, SVC)
+    assert changed and find_rule(text, APP) == SVC
+    assert len(parses) == 3  # add_rule: the config, then its result; find_rule: one
