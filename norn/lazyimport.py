@@ -50,26 +50,31 @@ def import_without_init(name: str) -> None:
 
 
 def import_kube_config() -> types.ModuleType:
-    """``kubernetes.config.kube_config``, with its OIDC-only imports deferred.
+    """``kubernetes.config.kube_config``, with imports it rarely needs deferred.
 
     ``oauthlib.oauth2`` is registered without its ``__init__`` (see
-    import_without_init) and, while it imports, ``requests_oauthlib`` is a placeholder whose
-    ``OAuth2Session`` imports the real class when called. The placeholder leaves
-    ``sys.modules`` straight after, so any other import gets the real package.
+    import_without_init) and, while it imports, ``requests_oauthlib`` and
+    ``dateutil.parser`` are placeholders whose functions import the real ones when
+    called (see _PLACEHOLDERS). The placeholders leave ``sys.modules`` straight
+    after, so any other import gets the real modules.
     """
     if "kubernetes.config.kube_config" in sys.modules or any(name in sys.modules for name in _OIDC_ONLY):
         return importlib.import_module("kubernetes.config.kube_config")
     import_without_init("oauthlib.oauth2")
-    placeholder = types.ModuleType("requests_oauthlib")
-    placeholder.__dict__.update(_PLACEHOLDER)
-    sys.modules["requests_oauthlib"] = placeholder
+    placeholders = {}
+    for name, names in _PLACEHOLDERS.items():
+        if name not in sys.modules:
+            placeholders[name] = types.ModuleType(name)
+            placeholders[name].__dict__.update(names)
+    sys.modules.update(placeholders)
     try:
         return importlib.import_module("kubernetes.config.kube_config")
     except ImportError:
-        pass  # a client that wants more of requests_oauthlib than the placeholder holds
+        pass  # a client that wants more of these modules than the placeholders hold
     finally:
-        if sys.modules.get("requests_oauthlib") is placeholder:
-            del sys.modules["requests_oauthlib"]
+        for name, placeholder in placeholders.items():
+            if sys.modules.get(name) is placeholder:
+                del sys.modules[name]
     return importlib.import_module("kubernetes.config.kube_config")
 
 
@@ -79,4 +84,18 @@ def _oauth2_session(*args: Any, **kwargs: Any) -> Any:
     return OAuth2Session(*args, **kwargs)
 
 
-_PLACEHOLDER = {"OAuth2Session": _oauth2_session}  # what kube_config takes from requests_oauthlib
+def _parse_date(*args: Any, **kwargs: Any) -> Any:
+    from dateutil.parser import parse
+
+    return parse(*args, **kwargs)
+
+
+# What the client's modules take from modules they need only on rare paths:
+# requests_oauthlib to refresh an OIDC token (kube_config; it brings in requests),
+# dateutil's parser to turn dates into the generated model classes (ApiClient's
+# deserializer, which norn's plain-JSON requests never use; about 10 ms of
+# dateutil.parser and dateutil.tz).
+_PLACEHOLDERS = {
+    "requests_oauthlib": {"OAuth2Session": _oauth2_session},
+    "dateutil.parser": {"parse": _parse_date},
+}

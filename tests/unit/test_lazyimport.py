@@ -1,4 +1,4 @@
-"""norn.lazyimport: the kubernetes client's kubeconfig loader without its OIDC-only imports.
+"""norn.lazyimport: the kubernetes client's kubeconfig loader without imports it rarely needs.
 
 Each check runs in a fresh interpreter: what matters is what sys.modules holds.
 """
@@ -15,7 +15,7 @@ def run(code: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_connect_loads_neither_requests_nor_oauthlib_oauth2(tmp_path):
+def test_connect_loads_neither_requests_nor_oauthlib_oauth2_nor_the_date_parser(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
@@ -28,7 +28,7 @@ def test_connect_loads_neither_requests_nor_oauthlib_oauth2(tmp_path):
         from norn.cluster import connect
         cluster = connect({str(kubeconfig)!r}, None)
         loaded = {{m for m in sys.modules if m.split('.')[0] in ('requests', 'requests_oauthlib')}}
-        loaded |= {{m for m in sys.modules if m.startswith('oauthlib.oauth2.')}}
+        loaded |= {{m for m in sys.modules if m.startswith(('oauthlib.oauth2.', 'dateutil.parser', 'dateutil.tz'))}}
         assert not loaded, sorted(loaded)
         assert cluster.context == 'c' and cluster.user == 'u'
     """)
@@ -62,9 +62,23 @@ def test_after_the_real_packages_a_plain_import():
 def test_a_client_wanting_more_than_the_placeholder_gets_the_plain_import():
     run("""
         import norn.lazyimport as lazy
-        lazy._PLACEHOLDER.clear()  # as if kube_config imported a name the placeholder lacks
+        lazy._PLACEHOLDERS['requests_oauthlib'].clear()  # as if kube_config imported a name the placeholder lacks
         lazy.import_without_init('kubernetes')
         kube_config = lazy.import_kube_config()
         import requests_oauthlib
         assert kube_config.OAuth2Session is requests_oauthlib.OAuth2Session
+    """)
+
+
+def test_the_client_still_parses_dates_with_the_real_parser():
+    run("""
+        import datetime, json
+        from norn.lazyimport import import_kube_config, import_without_init
+        import_without_init('kubernetes')
+        import_kube_config()
+        from kubernetes.client.api_client import ApiClient
+        when = ApiClient().deserialize(json.dumps('2024-01-02T03:04:05Z'), 'datetime', 'application/json')
+        assert when == datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), when
+        import dateutil.parser
+        assert type(dateutil.parser.parser).__name__ == 'type'  # the real module, not the placeholder
     """)
