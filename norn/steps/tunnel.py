@@ -31,7 +31,7 @@ def _configmap_name(ctx: Context) -> str:
 class Edited(NamedTuple):
     written: str  # the config as the API server now holds it
     changed: bool  # whether norn changed it
-    as_sent: bool  # whether the server holds exactly the text norn sent (checked before sending)
+    as_sent: bool  # the server holds exactly the (checked) text norn sent, or norn sent nothing: no second look
 
 
 def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> Edited | None:
