@@ -102,6 +102,8 @@ def assess(
             live.lines.append((kind.name, f"{name}: gone"))
             return None
         norns = {k: v for k, v in (desired or {}).items() if k not in ("apiVersion", "kind")}  # lists omit them
+        if manifests.INSTANCE not in ((obj.get("metadata") or {}).get("labels") or {}):
+            norns = _without_instance(norns)  # made before norn set the label: not an edit
         for path, want, have in edited_fields(norns, obj):
             values = f" (norn set {want!r}, now {have!r})" if _scalar(want) and _scalar(have) else ""
             live.drift.append(Drift(f"{what}: {path} was edited{values}", f"run {force} to restore it from the infraspec"))
@@ -202,6 +204,15 @@ def _endpoints_text(endpoints: dict | None) -> str:
     ready = sum(len(s.get("addresses") or []) for s in subsets)
     not_ready = sum(len(s.get("notReadyAddresses") or []) for s in subsets)
     return f"{ready} endpoint{'s' if ready != 1 else ''}" + (f" ({not_ready} not ready)" if not_ready else "")
+
+
+def _without_instance(value: Any) -> Any:
+    """A copy of desired fields without the instance label, in metadata and pod templates alike."""
+    if isinstance(value, dict):
+        return {k: _without_instance(v) for k, v in value.items() if k != manifests.INSTANCE}
+    if isinstance(value, list):
+        return [_without_instance(item) for item in value]
+    return value
 
 
 def _scalar(value: Any) -> bool:

@@ -22,6 +22,7 @@ from norn.errors import AlreadyExists, ClusterError, NornError
 from norn.pipeline import Context, Step
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState, ForgeStatus
+from norn.steps import CREATED_UIDS
 from norn.steps.tunnel import RESTARTED_AT
 from norn.steps.wait import wait_steps
 from norn.wait import format_seconds
@@ -293,11 +294,17 @@ class _Sim:
         what = kind.describe(namespace, name)
         replaces = (kind.name, namespace, name) in self.deleted
         existing = self.look(kind, namespace, name)
-        if existing is None:
+        claimed_by = manifests.owner(existing) if existing is not None else None
+        if existing is not None and manifests.deleting(existing):
+            planned.changes.append(f"wait for {what} to finish being deleted, then create it afresh")
+            planned.writes.append(Write("POST", kind, namespace, name, obj, replaces=True))
+        elif existing is None:
             planned.changes.append(f"create {what}")
             planned.writes.append(Write("POST", kind, namespace, name, obj, replaces=replaces))
-        elif manifests.is_managed(existing):
-            planned.changes.append(f"{what} already exists (made by norn): counts as done")
+        elif claimed_by == self.ctx.app:
+            planned.changes.append(f"{what} already exists (made by norn for {claimed_by}): counts as done")
+        elif claimed_by is not None:
+            raise _Fail(f"{what} belongs to norn app {claimed_by}; norn never takes over another app's objects")
         else:
             raise _Fail(f"{what} exists but was not created by norn; norn never adopts, changes or deletes it")
 
@@ -305,12 +312,17 @@ class _Sim:
         namespace = self.ctx.namespace
         what = kind.describe(namespace, name)
         existing = self.look(kind, namespace, name)
-        recorded = self.resources.get("uids", {}).get(f"{kind.name}/{name}")
+        recorded = self.resources.get(CREATED_UIDS, {}).get(f"{kind.name}/{name}")
         if existing is None:
             planned.changes.append(f"{what} is already gone")
             return
         uid = existing.get("metadata", {}).get("uid")
-        if not manifests.is_managed(existing) and not (recorded and recorded == uid):
+        claimed_by = manifests.owner(existing)
+        if not (recorded and recorded == uid) and claimed_by != self.ctx.app:
+            if claimed_by is not None:
+                self.plan.kept.append(f"{what}: belongs to norn app {claimed_by}")
+                planned.changes.append(f"leave {what} in place: it belongs to norn app {claimed_by}")
+                return
             self.plan.kept.append(f"{what}: not created by norn")
             raise _Fail(f"{what} exists but was not created by norn; norn never deletes it")
         planned.changes.append(f"delete {what}")

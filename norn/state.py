@@ -43,7 +43,9 @@ TRANSITIONS: dict[ForgeStatus, frozenset[ForgeStatus]] = {
 #   cronJob                  str         CronJob name
 #   cloudflaredRestartPending bool       the tunnel config changed and cloudflared was not restarted since
 #   keptVolumes              [str]       PVCs a teardown left in place
-#   uids                     {"Kind/name": uid}  of the objects norn created, for guarded deletes
+#   createdUids              {"Kind/name": uid}  of the objects this app's forge created, for guarded deletes
+#   uids                     {"Kind/name": uid}  written by earlier versions, also for objects they found:
+#                                                unverified, checked for this app's owner label before a delete
 
 
 @dataclass
@@ -168,6 +170,7 @@ _RESOURCE_SHAPES = {
     "cloudflaredRestartPending": lambda value: isinstance(value, bool),
     "keptVolumes": _texts,
     "uids": lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+    "createdUids": lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
 }
 _DOCUMENT_SHAPES = {
     "steps": _optional(lambda value: isinstance(value, list) and all(

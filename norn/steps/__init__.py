@@ -1,17 +1,28 @@
 """The forge and teardown steps, one module per concern, forge and undo side by side.
 
 This module holds what every step shares: creating an app object without ever
-adopting a foreign one, and deleting only what norn created. The uid of each
-object norn creates is recorded, so a teardown deletes with a uid precondition
-in one request, and an object someone replaced since is never deleted blindly.
+adopting another's, and deleting only what is this app's. An object is this
+app's when norn created it for this app (``manifests.owner``). The uid of each
+object a forge creates itself is recorded under ``createdUids``, so a teardown
+deletes it with a uid precondition in one request. Anything else (a uid of the
+``uids`` key earlier versions wrote, which could be another app's object they
+had taken as done) is looked at first and deleted only if its labels name this
+app.
 """
 
 from __future__ import annotations
 
+import time
+
 from norn.cluster import Kind
 from norn.errors import AlreadyExists, Conflict, StepError
-from norn.manifests import is_managed
+from norn.manifests import deleting, owner
 from norn.pipeline import Context
+
+CREATED_UIDS = "createdUids"  # {"Kind/name": uid} of objects this app's forge created
+UNVERIFIED_UIDS = "uids"  # what earlier versions recorded, also for objects they only found: never trusted
+DELETION_POLL_SECONDS = 1.0  # between two looks at an object the server is deleting
+CREATE_TRIES = 3  # an object that keeps coming back between our create and our look is someone else's race
 
 
 def _uid_key(kind: Kind, name: str) -> str:
@@ -21,62 +32,105 @@ def _uid_key(kind: Kind, name: str) -> str:
 def _remember_uid(ctx: Context, kind: Kind, name: str, obj: dict) -> None:
     uid = obj.get("metadata", {}).get("uid")
     if uid:
-        ctx.resources.setdefault("uids", {})[_uid_key(kind, name)] = uid
+        ctx.resources.setdefault(CREATED_UIDS, {})[_uid_key(kind, name)] = uid
 
 
 def _forget_uid(ctx: Context, kind: Kind, name: str) -> None:
-    uids = ctx.resources.get("uids", {})
-    uids.pop(_uid_key(kind, name), None)
-    if not uids:
-        ctx.resources.pop("uids", None)
+    for key in (CREATED_UIDS, UNVERIFIED_UIDS):
+        uids = ctx.resources.get(key, {})
+        uids.pop(_uid_key(kind, name), None)
+        if not uids:
+            ctx.resources.pop(key, None)
 
 
 def ensure_created(ctx: Context, kind: Kind, obj: dict) -> str:
-    """Create ``obj``; one that exists already counts as done only if norn made it."""
+    """Create ``obj``; one that exists already counts as done only if it is this app's.
+
+    One the server is deleting is waited for (up to NORN_API_RETRY_SECONDS) and
+    then created afresh: taking it as done would leave the app without it.
+    """
     name = obj["metadata"]["name"]
-    namespace = ctx.namespace
-    try:
-        created = ctx.cluster.create(kind, namespace, obj)
+    what = kind.describe(ctx.namespace, name)
+    deadline = time.monotonic() + ctx.settings.api_retry_seconds
+    for _ in range(CREATE_TRIES):
+        try:
+            created = ctx.cluster.create(kind, ctx.namespace, obj)
+        except AlreadyExists:
+            existing = _unless_deleting(ctx, kind, name, deadline)
+            if existing is None:  # deleted since our create: create it again
+                continue
+            claimed_by = owner(existing)
+            if claimed_by is None:
+                raise _foreign(kind, ctx.namespace, name) from None
+            if claimed_by != ctx.app:
+                raise _of_other_app(what, claimed_by) from None
+            return f"{what} already exists (made by norn for {ctx.app})"
         _remember_uid(ctx, kind, name, created)
-        return f"created {kind.describe(namespace, name)}"
-    except AlreadyExists:
-        existing = ctx.cluster.get(kind, namespace, name)
-        if existing is None:  # deleted between our create and get: try once more
-            _remember_uid(ctx, kind, name, ctx.cluster.create(kind, namespace, obj))
-            return f"created {kind.describe(namespace, name)}"
-        if not is_managed(existing):
-            raise _foreign(kind, namespace, name) from None
-        _remember_uid(ctx, kind, name, existing)
-        return f"{kind.describe(namespace, name)} already exists (made by norn)"
+        return f"created {what}"
+    raise StepError(f"{what} was deleted and created again by someone else while norn created it",
+                    hint="find out what else manages that name, then run the forge again")
+
+
+def _unless_deleting(ctx: Context, kind: Kind, name: str, deadline: float) -> dict | None:
+    """The object as it is now, once the server is not deleting it; None when it is gone."""
+    existing = ctx.cluster.get(kind, ctx.namespace, name)
+    while existing is not None and deleting(existing):
+        what = kind.describe(ctx.namespace, name)
+        if time.monotonic() + DELETION_POLL_SECONDS > deadline:
+            finalizers = ", ".join(existing["metadata"].get("finalizers") or []) or "none"
+            raise StepError(
+                f"{what} is still being deleted (deletionTimestamp set; its finalizers hold it: {finalizers})",
+                hint="wait until what those finalizers stand for lets it go (a PVC stays while a pod uses it), "
+                "then run the forge again; NORN_API_RETRY_SECONDS sets how long norn waits",
+            )
+        ctx.progress(f"waiting for {what} to finish being deleted")
+        time.sleep(DELETION_POLL_SECONDS)
+        existing = ctx.cluster.get(kind, ctx.namespace, name)
+    return existing
 
 
 def delete_owned(ctx: Context, kind: Kind, name: str) -> str:
-    """Delete an object norn created; a 404 is done, a foreign object is never touched.
+    """Delete an object of this app; a 404 is done, another's object is never touched.
 
-    With the uid recorded at creation this is one DELETE with a uid precondition;
-    only when that fails (the object was replaced since) does norn look at it.
+    With the uid recorded when the forge created it this is one DELETE with a
+    uid precondition; otherwise, or when that fails (the object was replaced
+    since), norn looks at the object first.
     """
     namespace = ctx.namespace
-    uid = ctx.resources.get("uids", {}).get(_uid_key(kind, name))
+    what = kind.describe(namespace, name)
+    uid = ctx.resources.get(CREATED_UIDS, {}).get(_uid_key(kind, name))
     if uid:
         try:
             deleted = ctx.cluster.delete(kind, namespace, name, uid=uid)
         except Conflict:
-            deleted = _delete_after_look(ctx, kind, name)
+            said = _delete_after_look(ctx, kind, name)
+        else:
+            said = f"deleted {what}" if deleted else f"{what} was already gone"
     else:
-        deleted = _delete_after_look(ctx, kind, name)
+        said = _delete_after_look(ctx, kind, name)
     _forget_uid(ctx, kind, name)
-    what = kind.describe(namespace, name)
+    return said
+
+
+def _delete_after_look(ctx: Context, kind: Kind, name: str) -> str:
+    what = kind.describe(ctx.namespace, name)
+    existing = ctx.cluster.get(kind, ctx.namespace, name)
+    if existing is None:
+        return f"{what} was already gone"
+    claimed_by = owner(existing)
+    if claimed_by is None:
+        raise _foreign(kind, ctx.namespace, name)
+    if claimed_by != ctx.app:  # recorded by an earlier norn that took it as done: drop the record only
+        return f"left {what} in place: it belongs to norn app {claimed_by}"
+    deleted = ctx.cluster.delete(kind, ctx.namespace, name, uid=existing.get("metadata", {}).get("uid"))
     return f"deleted {what}" if deleted else f"{what} was already gone"
 
 
-def _delete_after_look(ctx: Context, kind: Kind, name: str) -> bool:
-    existing = ctx.cluster.get(kind, ctx.namespace, name)
-    if existing is None:
-        return False
-    if not is_managed(existing):
-        raise _foreign(kind, ctx.namespace, name)
-    return ctx.cluster.delete(kind, ctx.namespace, name, uid=existing.get("metadata", {}).get("uid"))
+def _of_other_app(what: str, app: str) -> StepError:
+    return StepError(
+        f"{what} belongs to norn app {app}",
+        hint="give this app another name for it in its infraspec; norn never takes over another app's objects",
+    )
 
 
 def _foreign(kind: Kind, namespace: str, name: str) -> StepError:

@@ -20,12 +20,14 @@ class CreateDeployment:
         spec = ctx.spec
         said = []
         claims = ctx.resources.setdefault("persistentVolumeClaims", [])
-        for claim in manifests.persistent_volume_claims(spec, ctx.namespace):
-            said.append(ensure_created(ctx, PVC, claim))
-            if claim["metadata"]["name"] not in claims:
-                claims.append(claim["metadata"]["name"])
-        if not claims:
-            del ctx.resources["persistentVolumeClaims"]
+        try:
+            for claim in manifests.persistent_volume_claims(spec, ctx.namespace):
+                said.append(ensure_created(ctx, PVC, claim))
+                if claim["metadata"]["name"] not in claims:
+                    claims.append(claim["metadata"]["name"])
+        finally:  # a claim that failed (another app's, say) is not recorded, not even as an empty list
+            if not claims:
+                del ctx.resources["persistentVolumeClaims"]
         ctx.resources.pop("keptVolumes", None)
         said.append(ensure_created(ctx, DEPLOYMENT, manifests.deployment(spec, ctx.settings)))
         ctx.resources["deployment"] = spec.app

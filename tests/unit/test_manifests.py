@@ -11,7 +11,12 @@ from norn import manifests as m
 from norn.infraspec import Infraspec
 from norn.settings import Settings, load
 
-LABELS = {"app": "mail-agent", "app.kubernetes.io/name": "mail-agent", "app.kubernetes.io/managed-by": "norn"}
+LABELS = {
+    "app": "mail-agent",
+    "app.kubernetes.io/name": "mail-agent",
+    "app.kubernetes.io/instance": "mail-agent",
+    "app.kubernetes.io/managed-by": "norn",
+}
 DB_URL = "postgres://norn@pg.data:6543/mailagent_db?sslmode=disable"
 
 
@@ -93,6 +98,61 @@ def test_every_object_is_managed(settings: Settings) -> None:
     objects += m.persistent_volume_claims(spec, "apps")
     for obj in objects:
         assert m.is_managed(obj)
+        assert m.owner(obj) == obj["metadata"]["labels"]["app"]
+
+
+# Label keys and values norn sets follow apimachinery's rules: the key is a qualified name with a DNS-1123
+# subdomain prefix (kubernetes/apimachinery pkg/util/validation/validation.go, IsQualifiedName) and the value a
+# label value (IsValidLabelValue), as metav1validation.ValidateLabels (pkg/apis/meta/v1/validation) applies them.
+# The instance label's value is the app name, itself a DNS-1123 label, so always a valid label value.
+OWNERS = [
+    ({"metadata": {"labels": dict(LABELS)}}, "mail-agent"),
+    # objects created before norn set the instance label: the `app` label names the owner
+    ({"metadata": {"labels": {"app": "shop", "app.kubernetes.io/managed-by": "norn"}}}, "shop"),
+    # the instance label wins over the `app` label
+    ({"metadata": {"labels": {"app": "a", "app.kubernetes.io/instance": "a-b",
+                              "app.kubernetes.io/managed-by": "norn"}}}, "a-b"),
+    # not norn's: whatever it says about apps, nobody in norn owns it
+    ({"metadata": {"labels": {"app": "shop", "app.kubernetes.io/instance": "shop"}}}, None),
+    ({"metadata": {"labels": {"app": "shop", "app.kubernetes.io/managed-by": "helm"}}}, None),
+    # norn's label but no app named: no app owns it
+    ({"metadata": {"labels": {"app.kubernetes.io/managed-by": "norn"}}}, None),
+    ({"metadata": {"labels": {"app": "", "app.kubernetes.io/managed-by": "norn"}}}, None),
+    ({"metadata": {"labels": None}}, None),
+    ({}, None),
+]
+
+
+@pytest.mark.parametrize(("obj", "app"), OWNERS)
+def test_owner(obj: dict, app: str | None) -> None:
+    assert m.owner(obj) == app
+
+
+@pytest.mark.parametrize(
+    ("metadata", "deleting"),
+    [
+        # k8s.io/apiserver pkg/registry/generic/registry/store.go (Store.Delete, updateForGracefulDeletionAndFinalizers):
+        # an object with finalizers is not removed by a DELETE; the server sets deletionTimestamp and keeps it.
+        ({"deletionTimestamp": "2026-12-07T12:00:00Z", "finalizers": ["kubernetes.io/pvc-protection"]}, True),
+        ({"deletionTimestamp": None}, False),
+        ({}, False),
+    ],
+)
+def test_deleting(metadata: dict, deleting: bool) -> None:
+    assert m.deleting({"metadata": metadata}) is deleting
+
+
+def test_the_deployment_selector_keeps_only_the_app_label(settings: Settings) -> None:
+    """spec.selector is immutable in apps/v1 (kubernetes pkg/registry/apps/deployment/strategy.go,
+    deploymentStrategy.ValidateUpdate: ValidateImmutableField on spec.selector for every group but
+    extensions/v1beta1): the new label goes on the objects and pod templates, never into the selector."""
+    deployment = m.deployment(mail_agent(), settings)
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "mail-agent"}}
+    assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/instance"] == "mail-agent"
+    cron = m.cronjob(nightly(), settings)
+    assert cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/instance"] == (
+        "nightly-report"
+    )
 
 
 # image and pull policy
@@ -254,6 +314,7 @@ def test_deployment_minimal_worker(settings: Settings) -> None:
     worker_labels = {
         "app": "queue-worker",
         "app.kubernetes.io/name": "queue-worker",
+        "app.kubernetes.io/instance": "queue-worker",
         "app.kubernetes.io/managed-by": "norn",
     }
     assert m.deployment(worker(), settings) == {
@@ -319,6 +380,7 @@ def test_cronjob(settings: Settings) -> None:
     cron_labels = {
         "app": "nightly-report",
         "app.kubernetes.io/name": "nightly-report",
+        "app.kubernetes.io/instance": "nightly-report",
         "app.kubernetes.io/managed-by": "norn",
     }
     assert m.cronjob(nightly(), settings) == {
