@@ -255,6 +255,7 @@ def validate(
             results = [validation.check_arg(arg, settings.apps_dir, cwd) for arg in targets]
         else:
             results = [validation.check_file(path) for path in validation.default_targets(settings.apps_dir)]
+        results = validation.with_conflicts(results, settings.apps_dir)
         if output is Output.json:
             typer.echo(json.dumps([r.to_json() for r in results], indent=2))
         else:

@@ -6,11 +6,15 @@ client, and nothing is written anywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from norn import infraspec
 from norn.errors import SpecError
+
+if TYPE_CHECKING:
+    from norn.infraspec import Infraspec
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class Result:
 
     target: str
     problems: list[str]
+    spec: "Infraspec | None" = field(default=None, compare=False, repr=False)  # when the file is valid
 
     @property
     def ok(self) -> bool:
@@ -57,12 +62,74 @@ def check_arg(arg: str, apps_dir: Path, cwd: Path) -> Result:
 
 def check_file(path: Path) -> Result:
     try:
-        infraspec.load(path)
+        spec = infraspec.load(path)
     except infraspec.InfraspecInvalid as exc:
         return Result(str(path), exc.problems)
     except SpecError as exc:
         return Result(str(path), [exc.message])
-    return Result(str(path), [])
+    return Result(str(path), [], spec)
+
+
+def claims(spec: "Infraspec") -> dict[str, str]:
+    """The object names an app takes in its namespace, each with the key that names it.
+
+    Two apps forged into one namespace cannot both have one: the second forge
+    fails on it. The Deployment or CronJob is named after the app, the Service
+    after hosts.internal, each PVC ``<app>-<volume name>`` (see manifests).
+    """
+    from norn import manifests
+
+    taken = {f"app name {spec.app}": "app"}
+    if spec.hosts.internal:
+        taken[f"Service {spec.hosts.internal}"] = "hosts.internal"
+    for i, volume in enumerate(spec.volumes):
+        if volume.host_path is None:
+            taken[f"PersistentVolumeClaim {manifests.pvc_name(spec, volume)}"] = f"volumes[{i}].name"
+    return taken
+
+
+def with_conflicts(results: list[Result], apps_dir: Path) -> list[Result]:
+    """Each result, plus a problem for every object name it shares with another infraspec.
+
+    The others are the results themselves and every infraspec under ``apps_dir``
+    (forge finds apps there), so checking one file still compares it with them all.
+    Read from files only: no cluster.
+    """
+    known = {Path(r.target).resolve(): r.spec for r in results if r.spec is not None}
+    for path in _candidates(apps_dir):
+        if path.resolve() not in known:
+            known[path.resolve()] = _spec_or_none(path)
+    owners: dict[str, list[Path]] = {}
+    for path, spec in known.items():
+        for name in claims(spec) if spec is not None else ():
+            owners.setdefault(name, []).append(path)
+    checked = []
+    for result in results:
+        problems = list(result.problems)
+        if result.spec is not None:
+            here = Path(result.target).resolve()
+            for name, key in claims(result.spec).items():
+                problems += [
+                    f"{result.target}: {key}: {name} is also claimed by {other}; "
+                    "two apps in one namespace cannot share an object name"
+                    for other in owners[name] if other != here
+                ]
+        checked.append(replace(result, problems=problems))
+    return checked
+
+
+def _candidates(apps_dir: Path) -> list[Path]:
+    try:
+        return sorted(apps_dir.glob(f"*/{infraspec.SPEC_NAME}")) if apps_dir.is_dir() else []
+    except OSError:
+        return []
+
+
+def _spec_or_none(path: Path) -> "Infraspec | None":
+    try:
+        return infraspec.load(path)
+    except SpecError:
+        return None  # its own problems are its own run's to report
 
 
 def lines(result: Result) -> list[str]:

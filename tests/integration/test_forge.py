@@ -7,7 +7,7 @@ import yaml
 from tests.integration.conftest import CRON_SPEC, WEB_SPEC, WEB_STEPS, configmap_text
 from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG
 
-MANAGED = {"app": "web", "app.kubernetes.io/name": "web", "app.kubernetes.io/managed-by": "norn"}
+MANAGED = {"app": "web", "app.kubernetes.io/name": "web", "app.kubernetes.io/instance": "web", "app.kubernetes.io/managed-by": "norn"}
 
 
 def test_forge_creates_every_object_and_routes_the_host(norn, cluster, cloudflared_bin):
