@@ -180,7 +180,7 @@ def normalized(document: dict) -> dict:
     document = json.loads(text)
     for step in document["steps"]:
         step["durationMs"] = None
-    document["resources"]["uids"] = sorted(document["resources"].get("uids", {}))
+    document["resources"]["createdUids"] = sorted(document["resources"].get("createdUids", {}))
     return document
 
 
