@@ -151,3 +151,40 @@ def test_an_object_being_deleted_is_not_taken_as_done(norn, cluster):
     )
     assert cluster.get_object("deployments", "default", "web", group="apps") is None
     assert "persistentVolumeClaims" not in norn.state("web")["resources"]
+
+
+# norn validate: infraspecs that would claim the same object name (no cluster needed)
+
+
+def test_validate_reports_a_shared_name_as_an_error_of_both_files(norn, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    shop, s35 = norn.write_spec(SHOP), norn.write_spec(S35)
+    a, a_b = norn.write_spec(A), norn.write_spec(A_B)
+    run = norn("validate")
+    assert run.code == 2, run.stderr
+    assert sorted(run.stdout.splitlines()) == sorted([
+        f"{shop}: hosts.internal: Service shop-svc is also claimed by {s35}; "
+        "two apps in one namespace cannot share an object name",
+        f"{s35}: hosts.internal: Service shop-svc is also claimed by {shop}; "
+        "two apps in one namespace cannot share an object name",
+        f"{a}: volumes[0].name: PersistentVolumeClaim a-b-c is also claimed by {a_b}; "
+        "two apps in one namespace cannot share an object name",
+        f"{a_b}: volumes[0].name: PersistentVolumeClaim a-b-c is also claimed by {a}; "
+        "two apps in one namespace cannot share an object name",
+    ])
+
+
+def test_validate_compares_a_given_file_with_the_apps_under_norn_apps_dir(norn, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    shop = norn.write_spec(SHOP)
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(SHOP)  # the same app twice: its name and its Service
+    run = norn("validate", str(copy), "--output", "json")
+    assert run.code == 2
+    (result,) = json.loads(run.stdout)
+    assert result["problems"] == [
+        f"{copy}: app: app name shop is also claimed by {shop}; two apps in one namespace cannot share an object name",
+        f"{copy}: hosts.internal: Service shop-svc is also claimed by {shop}; "
+        "two apps in one namespace cannot share an object name",
+    ]
+    assert norn("validate", str(shop)).code == 0  # one file given twice (or found again) is no conflict
