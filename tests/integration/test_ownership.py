@@ -90,6 +90,11 @@ def test_a_state_of_an_earlier_version_that_took_another_apps_objects_deletes_no
         "resources": {"namespace": "default", "service": "shop-svc", "persistentVolumeClaims": ["a-b-c"],
                       "uids": uids},
     }))
+    plan = norn("teardown", "s35", "--delete-volumes", "--dry-run", "--output", "json")
+    assert plan.code == 0, plan.stderr
+    assert json.loads(plan.stdout)["kept"][:2] == [
+        "Service default/shop-svc: belongs to norn app shop", "PersistentVolumeClaim default/a-b-c: belongs to norn app a"
+    ]
     run = norn("teardown", "s35", "--yes", "--delete-volumes", "--output", "json")
     assert run.code == 0, run.stderr
     outputs = {e["payload"]["step"]: e["payload"].get("output", "") for e in run.events() if e["type"] == "teardown.step"}
@@ -141,6 +146,8 @@ def test_an_object_being_deleted_is_not_taken_as_done(norn, cluster):
                      "deletionTimestamp": "2026-12-07T12:00:00Z", "finalizers": ["kubernetes.io/pvc-protection"]},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
     })
+    plan = norn("plan", "web")
+    assert "wait for PersistentVolumeClaim default/web-data to finish being deleted, then create it afresh" in plan.stdout
     run = norn("forge", "web", "--output", "json")
     assert run.code == 1
     failed = failure(run)
