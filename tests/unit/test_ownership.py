@@ -220,3 +220,44 @@ def test_a_foreign_object_under_a_recorded_name_fails_the_teardown(fake):
     with pytest.raises(StepError, match="not created by norn"):
         delete_owned(context(fake, uids={"Service/s35-svc": "uid-1"}), SERVICE, "s35-svc")
     assert ("Service", "s35-svc") in fake.objects
+
+
+# status --live: the instance label an earlier norn did not set is no drift
+
+
+def _live(obj: dict):
+    from norn import drift, manifests
+    from norn.infraspec import Infraspec, spec_digest
+
+    spec = Infraspec.model_validate({"app": "web", "role": "worker"})
+    settings = load({})
+    state = ForgeState("web", resources={"deployment": "web"}, spec_digest=spec_digest(spec))
+    observed = drift.Observed(objects={("Deployment", "default", "web"): obj})
+    assert obj["metadata"]["labels"] != manifests.deployment(spec, settings)["metadata"]["labels"]
+    return drift.assess(state, spec, None, observed, settings)
+
+
+def _deployment_of_instance(instance: str | None) -> dict:
+    """web's Deployment as norn builds it, with the instance label (object and pod template) changed or gone."""
+    from norn import manifests
+    from norn.infraspec import Infraspec
+
+    obj = manifests.deployment(Infraspec.model_validate({"app": "web", "role": "worker"}), load({}))
+    for labels in (obj["metadata"]["labels"], obj["spec"]["template"]["metadata"]["labels"]):
+        del labels[manifests.INSTANCE]
+        if instance is not None:
+            labels[manifests.INSTANCE] = instance
+    return obj
+
+
+def test_an_object_made_before_the_instance_label_has_no_drift():
+    assert _live(_deployment_of_instance(None)).drift == []
+
+
+def test_an_instance_label_naming_another_app_is_drift():
+    live = _live(_deployment_of_instance("shop"))
+    assert [d.what for d in live.drift] == [
+        "Deployment default/web: metadata.labels.app.kubernetes.io/instance was edited (norn set 'web', now 'shop')",
+        "Deployment default/web: spec.template.metadata.labels.app.kubernetes.io/instance was edited "
+        "(norn set 'web', now 'shop')",
+    ]
