@@ -1,7 +1,7 @@
 """``norn validate``: check infraspec files with no cluster, fast enough for a pre-commit hook.
 
-Only the infraspec module (pydantic, PyYAML) is imported, never the kubernetes
-client, and nothing is written anywhere.
+Only the infraspec and manifests modules (pydantic, PyYAML) are imported, never
+the kubernetes client, and nothing is written anywhere.
 """
 
 from __future__ import annotations

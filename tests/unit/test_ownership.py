@@ -261,3 +261,18 @@ def test_an_instance_label_naming_another_app_is_drift():
         "Deployment default/web: spec.template.metadata.labels.app.kubernetes.io/instance was edited "
         "(norn set 'web', now 'shop')",
     ]
+
+
+def test_a_name_that_keeps_coming_and_going_fails_after_a_few_tries(fake):
+    """Each create says AlreadyExists and each look finds nothing: someone else creates and deletes it."""
+
+    def exists(kind, namespace, obj):
+        fake.log.append(("POST", kind.name, obj["metadata"]["name"]))
+        raise AlreadyExists("already exists", status=409, reason="AlreadyExists")
+
+    fake.create = exists
+    ctx = context(fake)
+    with pytest.raises(StepError, match="was deleted and created again by someone else"):
+        ensure_created(ctx, SERVICE, service("s35-svc", "s35"))
+    assert fake.log == [("POST", "Service", "s35-svc"), ("GET", "Service", "s35-svc")] * steps.CREATE_TRIES
+    assert ctx.resources == {}
