@@ -34,7 +34,13 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from norn.errors import SpecError
-from norn.names import DNS_LABEL, check_app_name, is_dns_label  # noqa: F401 (part of this module's API)
+from norn.names import (  # noqa: F401 (check_app_name is part of this module's API)
+    DNS_1035_LABEL,
+    DNS_LABEL,
+    check_app_name,
+    is_dns1035_label,
+    is_dns_label,
+)
 
 SPEC_NAME = "infraspec.yaml"
 
@@ -50,8 +56,14 @@ ENV_NAME = "an env var name (letters, digits and '_', not starting with a digit)
 ABSOLUTE_PATH = "an absolute path (starting with '/')"
 QUANTITY = "a Kubernetes quantity such as 10Gi, 500Mi or 1G"
 PORT = "a whole number from 1 to 65535"
-REPLICAS = "a whole number, 0 or more"
-TIMEOUT = "a whole number of seconds greater than 0"
+# Deployment.spec.replicas is an int32 and Job.spec.activeDeadlineSeconds an int64 (k8s.io/api):
+# the API server cannot decode a bigger number.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+REPLICAS = f"a whole number from 0 to {INT32_MAX}"
+TIMEOUT = f"a whole number of seconds from 1 to {INT64_MAX}"
+# The CronJob controller names each Job <cronjob>-<minute>: the API server refuses a longer CronJob name.
+CRON_APP_MAX = 52
 CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 SCHEDULE = (
     "a 5-field cron expression such as \"0 3 * * *\" (minute hour day-of-month month "
@@ -65,7 +77,7 @@ ROLE = "one of " + ", ".join(ROLES)
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUANTITY_RE = re.compile(
     r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?:Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE][+-]?[0-9]+)?"
+    r"(?:Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE](?P<exponent>[+-]?[0-9]+))?"
 )
 
 
@@ -120,6 +132,10 @@ def _check_dns_label(value: Any) -> str | None:
     return None if is_dns_label(value) else f"must be {DNS_LABEL}, {_got_text(value)}"
 
 
+def _check_service_name(value: Any) -> str | None:
+    return None if is_dns1035_label(value) else f"must be {DNS_1035_LABEL} (it names a Service), {_got_text(value)}"
+
+
 def _check_hostname(value: Any) -> str | None:
     return None if is_hostname(value) else f"must be {HOSTNAME}, {_got_text(value)}"
 
@@ -137,6 +153,12 @@ def _check_whole(low: int, high: int | None, wants: str) -> Callable[[Any], str 
         return f"must be {wants}, {_got_number(value)}"
 
     return check
+
+
+def _is_int32(text: str) -> bool:
+    """Whether a signed decimal fits an int32, as Go's strconv.ParseInt(text, 10, 32) reads it."""
+    digits = text.lstrip("+-").lstrip("0")
+    return len(digits) <= 10 and -(2**31) <= int(text) <= INT32_MAX
 
 
 def _check_healthcheck(value: Any) -> str | None:
@@ -159,17 +181,19 @@ def _check_env_name(value: Any) -> str | None:
 
 
 def _check_absolute(value: Any) -> str | None:
-    if isinstance(value, str) and value.startswith("/"):
-        return None
-    return f"must be {ABSOLUTE_PATH}, {_got_text(value)}"
+    if not (isinstance(value, str) and value.startswith("/")):
+        return f"must be {ABSOLUTE_PATH}, {_got_text(value)}"
+    if ".." in value.split("/"):
+        return f"must not contain a '..' segment, got {value!r}; write the path without it"
+    return None
 
 
 def _check_quantity(value: Any) -> str | None:
     if isinstance(value, str):
         match = _QUANTITY_RE.fullmatch(value)
-        if match and float(match["number"]) > 0:
+        if match and float(match["number"]) > 0 and _is_int32(match["exponent"] or "0"):
             return None
-        return f"must be {QUANTITY} (more than 0), got {value!r}"
+        return f"must be {QUANTITY} (more than 0), got {_show(value)}"
     if _is_whole(value) or isinstance(value, float):
         return f"must be {QUANTITY}, got the bare number {value!r}; give it a unit, such as {value}Gi"
     return f"must be {QUANTITY}, got {_show(value)}"
@@ -205,7 +229,8 @@ _CRON_FIELDS = (
 
 def _cron_value(text: str, cron: _CronField) -> int | None:
     if re.fullmatch(r"[0-9]+", text):
-        return int(text)
+        digits = text.lstrip("0") or "0"
+        return int(digits) if len(digits) <= 9 else cron.high + 1  # int() of 5000 digits raises
     return cron.names.get(text.lower())
 
 
@@ -216,7 +241,7 @@ def _cron_part_problem(part: str, cron: _CronField) -> str | None:
     span, slash, step = part.partition("/")
     if slash and not re.fullmatch(r"[0-9]+", step):
         return f"the step {step!r} is not a whole number"
-    if slash and int(step) == 0:
+    if slash and not step.strip("0"):
         return "a step must be 1 or more, got 0"
     if span in ("*", "?"):
         return None
@@ -227,7 +252,8 @@ def _cron_part_problem(part: str, cron: _CronField) -> str | None:
         if value is None:
             return f"{text!r} is not a number" + (" or name" if cron.names else "")
         if not cron.low <= value <= cron.high:
-            return f"{value} is outside {cron.low}-{cron.high}"
+            shown = text if len(text) <= 12 else text[:9] + "..."
+            return f"{shown} is outside {cron.low}-{cron.high}"
     if start > end:  # type: ignore[operator]
         return f"the range {span!r} starts after it ends"
     return None
@@ -235,19 +261,18 @@ def _cron_part_problem(part: str, cron: _CronField) -> str | None:
 
 def cron_problem(expression: str) -> str | None:
     """Why Kubernetes would reject this CronJob schedule (one phrase), or None when it is valid."""
-    text = expression.strip()
-    if text.startswith("@"):
-        return None if text in CRON_MACROS else f"{text!r} is not a macro Kubernetes accepts"
-    if text.startswith(("TZ=", "CRON_TZ=")):
+    if "TZ" in expression:  # the API server refuses "TZ" anywhere in a schedule, not only TZ=...
         return "a time zone is not allowed in it (Kubernetes has a timeZone field for that)"
-    fields = text.split()
+    if expression.startswith("@"):  # robfig/cron takes a macro as written: no space around it
+        return None if expression in CRON_MACROS else f"{_show(expression)} is not a macro Kubernetes accepts"
+    fields = expression.split()
     if len(fields) != 5:
-        return f"{expression!r} has {len(fields)} fields, not 5"
+        return f"{_show(expression)} has {len(fields)} fields, not 5"
     for cron, value in zip(_CRON_FIELDS, fields):
         for part in value.split(","):
             problem = _cron_part_problem(part, cron)
             if problem:
-                return f"invalid {cron.name} field in {expression!r}: {problem}; {cron.name} takes {cron.takes()}"
+                return f"invalid {cron.name} field in {_show(expression)}: {problem}; {cron.name} takes {cron.takes()}"
     return None
 
 
@@ -325,12 +350,13 @@ def _raise_first(rules: list[_Rule]) -> None:
 
 
 AppName = Annotated[str, _checked(_check_dns_label)]
-ServiceName = Annotated[str, _checked(_check_dns_label)]
+ServiceName = Annotated[str, _checked(_check_service_name)]
+VolumeName = Annotated[str, _checked(_check_dns_label)]
 Hostname = Annotated[str, _checked(_check_hostname)]
 RoleName = Annotated[Role, _checked(_check_role)]
 Port = Annotated[int, _checked(_check_whole(1, 65535, PORT))]
-Replicas = Annotated[int, _checked(_check_whole(0, None, REPLICAS))]
-Timeout = Annotated[int, _checked(_check_whole(1, None, TIMEOUT))]
+Replicas = Annotated[int, _checked(_check_whole(0, INT32_MAX, REPLICAS))]
+Timeout = Annotated[int, _checked(_check_whole(1, INT64_MAX, TIMEOUT))]
 HealthPath = Annotated[str, _checked(_check_healthcheck)]
 DatabaseName = Annotated[str, _checked(_check_non_empty("the database name"))]
 Command = Annotated[str, _checked(_check_non_empty("run through /bin/sh -c"))]
@@ -385,6 +411,10 @@ def _spec_rules(spec: Mapping[str, Any]) -> list[_Rule]:
     """Every rule that spans keys, tolerant of wrongly typed values (they are reported elsewhere)."""
     rules: list[_Rule] = []
     role = spec.get("role")
+    app = spec.get("app")
+    if role == "cron" and is_dns_label(app) and len(app) > CRON_APP_MAX:
+        rules.append(_Rule(("app",), f"a cron app's name must be at most {CRON_APP_MAX} characters, got {len(app)}: "
+                                     "Kubernetes names each run's Job <app>-<minute>, which must fit in 63"))
     if role == "webserver" and spec.get("port") is None:
         rules.append(_Rule(("port",), f"required when role is webserver; {PORT}", ("role",), (("port",),)))
     if role == "cron" and spec.get("schedule") is None:
@@ -468,7 +498,7 @@ class Services(_Strict):
 
 
 class Volume(_Strict):
-    name: ServiceName = Field(description=DNS_LABEL)
+    name: VolumeName = Field(description=DNS_LABEL)
     mount_path: AbsolutePath = Field(alias="mountPath", description=ABSOLUTE_PATH)
     size: Quantity | None = None  # a PVC named <app>-<name>
     host_path: AbsolutePath | None = Field(default=None, alias="hostPath")

@@ -66,6 +66,10 @@ HOSTNAME = (
     "a DNS hostname (DNS-1123 labels joined by dots, at least two labels, "
     "at most 253 characters, such as mail.example.com)"
 )
+DNS_1035_LABEL = (
+    "a DNS-1035 label (lower-case letters, digits and '-', starting with a letter "
+    "and ending with a letter or digit, at most 63 characters)"
+)
 ENV_NAME = "an env var name (letters, digits and '_', not starting with a digit)"
 SCHEDULE = (
     'a 5-field cron expression such as "0 3 * * *" (minute hour day-of-month month '
@@ -328,7 +332,7 @@ def test_healthcheck_must_be_a_path(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "got"), [("-1", "got -1"), ("true", "got true"), ("'2'", "got the string '2'; write the number without quotes"), ("", "got nothing (null)")])
 def test_replicas_must_be_zero_or_more(tmp_path: Path, value: str, got: str) -> None:
-    assert problem(tmp_path, WORKER + f"replicas: {value}\n") == f"F:3: replicas: must be a whole number, 0 or more, {got}"
+    assert problem(tmp_path, WORKER + f"replicas: {value}\n") == f"F:3: replicas: must be a whole number from 0 to 2147483647, {got}"
 
 
 def test_replicas_may_be_zero(tmp_path: Path) -> None:
@@ -338,16 +342,16 @@ def test_replicas_may_be_zero(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("value", "got"), [("0", "got 0"), ("-5", "got -5"), ("'600'", "got the string '600'; write the number without quotes"), ("false", "got false"), ("1.5", "got 1.5")])
 def test_timeout_must_be_positive_seconds(tmp_path: Path, value: str, got: str) -> None:
     assert problem(tmp_path, CRON.replace("timeout: 600", f"timeout: {value}")) == (
-        f"F:5: timeout: must be a whole number of seconds greater than 0, {got}"
+        f"F:5: timeout: must be a whole number of seconds from 1 to 9223372036854775807, {got}"
     )
 
 
 # --- hosts ---------------------------------------------------------------------------------
 
 
-def test_hosts_internal_must_be_a_dns_label(tmp_path: Path) -> None:
+def test_hosts_internal_must_be_a_dns_1035_label(tmp_path: Path) -> None:
     assert problem(tmp_path, WORKER + "hosts:\n  internal: Mail.Svc\n") == (
-        f"F:4: hosts.internal: must be {DNS_LABEL}, got 'Mail.Svc'"
+        f"F:4: hosts.internal: must be {DNS_1035_LABEL} (it names a Service), got 'Mail.Svc'"
     )
 
 
@@ -641,11 +645,11 @@ def test_several_problems_are_all_carried_and_sorted_by_line(tmp_path: Path) -> 
     error = caught.value
     assert isinstance(error, SpecError) and error.exit_code == 2
     assert error.problems == [
-        f"{path}:3: timeout: must be a whole number of seconds greater than 0, got 0",
+        f"{path}:3: timeout: must be a whole number of seconds from 1 to 9223372036854775807, got 0",
         f"{path}:4: port: must be a whole number from 1 to 65535, got 70000",
         f"{path}:5: replcas: unknown key; did you mean 'replicas'?",
     ]
-    assert error.message == f"{path}:3: timeout: must be a whole number of seconds greater than 0, got 0 (and 2 more)"
+    assert error.message == f"{path}:3: timeout: must be a whole number of seconds from 1 to 9223372036854775807, got 0 (and 2 more)"
     assert "\n" not in str(error)
 
 
@@ -654,7 +658,7 @@ def test_rules_across_keys_are_reported_with_field_problems(tmp_path: Path) -> N
     assert problems(tmp_path, "app: c\nrole: cron\nreplicas: -1\n") == [
         f"F:2: schedule: required when role is cron; {SCHEDULE}",
         "F:2: command: required when role is cron; the command a run executes through /bin/sh -c",
-        "F:3: replicas: must be a whole number, 0 or more, got -1",
+        "F:3: replicas: must be a whole number from 0 to 2147483647, got -1",
     ]
 
 
