@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -590,7 +591,8 @@ class Infraspec(_Strict):
 
     @model_validator(mode="after")
     def _rules_across_keys(self) -> "Infraspec":
-        _raise_first(_spec_rules(self.model_dump(by_alias=True)))
+        # Other pipelines' sections are not dumped: they hold anything, at any size.
+        _raise_first(_spec_rules(self.model_dump(by_alias=True, exclude=set(_OTHER_PIPELINES))))
         return self
 
     @property
@@ -631,14 +633,21 @@ def _one_line(text: str) -> str:
 
 # --- from YAML to data, with the line of every key ------------------------------------
 
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_COLLECTION_TAGS = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)
+# libyaml's parser when PyYAML was built with it (about 30 times faster: a 1 MiB file in a
+# fraction of a second), else PyYAML's own; both give the same events.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
+_SEQUENCE_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
+_NULL_TAG = "tag:yaml.org,2002:null"
+# An infraspec nests 3 levels; other pipelines' free sections may nest more, but not this much.
+MAX_DEPTH = 32
+NO_REUSE = "are not allowed in an infraspec; write the value out where it is used"
 
 
 class _YamlProblem(Exception):
-    def __init__(self, node: yaml.Node, message: str, loc: Loc = ()) -> None:
+    def __init__(self, event: yaml.Event, message: str, loc: Loc = ()) -> None:
         super().__init__(message)
-        self.line = node.start_mark.line + 1
+        self.line = event.start_mark.line + 1
         self.message = message
         self.loc = loc
 
@@ -660,80 +669,85 @@ class _Document:
         return 1
 
 
-class _Builder:
-    """Turns composed YAML nodes into plain data, noting lines and duplicate keys on the way.
+def _refuse_reuse(event: yaml.Event, loc: Loc) -> None:
+    """Anchors and aliases are refused as the parser meets them, so an alias bomb is never expanded."""
+    if isinstance(event, yaml.AliasEvent):
+        raise _YamlProblem(event, f"YAML aliases (*{event.anchor}) {NO_REUSE}", loc)
+    if getattr(event, "anchor", None) is not None:
+        raise _YamlProblem(event, f"YAML anchors (&{event.anchor}) {NO_REUSE}", loc)
 
-    Keys are taken as written (`ON:` is the name "ON", not YAML 1.1's true).
+
+class _Builder:
+    """Turns the parser's events into plain data, noting lines and duplicate keys on the way.
+
+    Working on events, not on composed nodes, refuses anchors, aliases and deep nesting
+    before anything is built. Keys are taken as written (`ON:` is the name "ON", not
+    YAML 1.1's true).
     """
 
-    def __init__(self, loader: yaml.SafeLoader, document: _Document) -> None:
+    def __init__(self, loader: Any, document: _Document) -> None:
         self._loader = loader
         self._doc = document
-        self._active: set[int] = set()
-        self._built: dict[int, Any] = {}
 
-    def build(self, node: yaml.Node, loc: Loc) -> Any:
-        key = id(node)
-        if key in self._active:
-            raise _YamlProblem(node, "an alias refers to itself; values cannot be recursive", loc)
-        if key in self._built:  # an alias: same value, lines stay where it was defined
-            return self._built[key]
-        self._active.add(key)
-        try:
-            if isinstance(node, yaml.MappingNode):
-                value = self._mapping(node, loc)
-            elif isinstance(node, yaml.SequenceNode):
-                value = self._sequence(node, loc)
-            else:
-                value = self._scalar(node, loc)
-        finally:
-            self._active.discard(key)
-        self._built[key] = value
-        return value
+    def build(self, loc: Loc, depth: int = 0) -> Any:
+        event = self._loader.get_event()
+        _refuse_reuse(event, loc)
+        if isinstance(event, yaml.ScalarEvent):
+            return self._scalar(event, loc)
+        if depth >= MAX_DEPTH:
+            raise _YamlProblem(event, f"nested more than {MAX_DEPTH} levels deep; an infraspec needs a few", loc)
+        is_mapping = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (None, "!", _MAPPING_TAG if is_mapping else _SEQUENCE_TAG):
+            raise _YamlProblem(event, f"the YAML tag {event.tag} is not supported here", loc)
+        return self._mapping(loc, depth + 1) if is_mapping else self._sequence(loc, depth + 1)
 
-    def _check_tag(self, node: yaml.Node, loc: Loc) -> None:
-        if node.tag not in _COLLECTION_TAGS:
-            raise _YamlProblem(node, f"the YAML tag {node.tag} is not supported here", loc)
+    def _key(self, loc: Loc) -> str:
+        event = self._loader.get_event()
+        _refuse_reuse(event, loc)
+        if not isinstance(event, yaml.ScalarEvent):
+            raise _YamlProblem(event, "a key must be a plain name, not a list or mapping", loc)
+        if event.value == "<<" and event.tag is None and event.implicit[0]:
+            raise _YamlProblem(event, "YAML merge keys (<<) are not allowed in an infraspec; write the keys out", loc)
+        return event.value
 
-    def _key(self, node: yaml.Node, loc: Loc) -> str:
-        if not isinstance(node, yaml.ScalarNode):
-            raise _YamlProblem(node, "a key must be a plain name, not a list or mapping", loc)
-        return node.value
-
-    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        self._check_tag(node, loc)
+    def _mapping(self, loc: Loc, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE_TAG:
-                continue
-            name, line = self._key(key_node, loc), key_node.start_mark.line + 1
+        while not self._loader.check_event(yaml.MappingEndEvent):
+            line = self._loader.peek_event().start_mark.line + 1
+            name = self._key(loc)
             if name in first_line:
                 self._doc.duplicates.append((loc + (name,), line, first_line[name]))
             else:
                 first_line[name] = line
-        self._loader.flatten_mapping(node)  # `<<: *base` merges; own keys come last and win
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            name = self._key(key_node, loc)
-            self._doc.lines[loc + (name,)] = key_node.start_mark.line + 1
-            result[name] = self.build(value_node, loc + (name,))
+            self._doc.lines[loc + (name,)] = line
+            result[name] = self.build(loc + (name,), depth)
+        self._loader.get_event()
         return result
 
-    def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:
-        self._check_tag(node, loc)
-        items = []
-        for i, item in enumerate(node.value):
-            self._doc.lines[loc + (i,)] = item.start_mark.line + 1
-            items.append(self.build(item, loc + (i,)))
+    def _sequence(self, loc: Loc, depth: int) -> list[Any]:
+        items: list[Any] = []
+        while not self._loader.check_event(yaml.SequenceEndEvent):
+            self._doc.lines[loc + (len(items),)] = self._loader.peek_event().start_mark.line + 1
+            items.append(self.build(loc + (len(items),), depth))
+        self._loader.get_event()
         return items
 
-    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
-        self._doc.texts[loc] = node.value
+    def _scalar(self, event: yaml.ScalarEvent, loc: Loc) -> Any:
+        self._doc.texts[loc] = event.value
         try:
-            return self._loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise _YamlProblem(node, f"cannot read this value: {problem}", loc) from None
+            return self._loader.construct_object(_scalar_node(self._loader, event), deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # int("9" * 5000) raises ValueError
+            problem = (getattr(exc, "problem", None) or str(exc)).split(";")[0]  # not Python's advice after ';'
+            raise _YamlProblem(event, f"cannot read this value: {problem}", loc) from None
+
+
+def _scalar_node(loader: Any, event: yaml.ScalarEvent) -> yaml.ScalarNode:
+    """The node PyYAML's composer would make of this scalar: its tag resolved as YAML 1.1 does."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
 
 
 def _problem(name: str, line: int, loc: Loc, message: str) -> str:
@@ -741,24 +755,40 @@ def _problem(name: str, line: int, loc: Loc, message: str) -> str:
     return _one_line(f"{name}:{line}: {where}{message}")
 
 
-def _parse(text: str, name: str) -> _Document:
-    """YAML text -> data and lines; syntax, emptiness, shape and duplicate keys are problems."""
+def _document(loader: Any, name: str) -> _Document:
+    """The one document of the stream, built; an empty, non-mapping or second document is a problem."""
+    loader.get_event()  # the stream's start
+    root = None
+    if not loader.check_event(yaml.StreamEndEvent):
+        loader.get_event()  # the document's start
+        root = loader.peek_event()
+    if root is None or (isinstance(root, yaml.ScalarEvent) and _scalar_node(loader, root).tag == _NULL_TAG):
+        raise InfraspecInvalid([f"{name}:1: the file is empty; an infraspec needs at least app and role"])
+    if isinstance(root, (yaml.ScalarEvent, yaml.SequenceStartEvent)):
+        kind = "a list" if isinstance(root, yaml.SequenceStartEvent) else repr(root.value)
+        raise InfraspecInvalid(
+            [_problem(name, root.start_mark.line + 1, (), f"the top level must be a mapping of keys "
+                                                          f"(app: ..., role: ...), got {kind}")]
+        )
+    document = _Document(data=None, lines={(): root.start_mark.line + 1})
+    document.data = _Builder(loader, document).build(())
+    loader.get_event()  # the document's end
+    if loader.check_event(yaml.DocumentStartEvent):
+        line = loader.peek_event().start_mark.line + 1
+        raise InfraspecInvalid(
+            [f"{name}:{line}: YAML syntax error: a second YAML document starts here; an infraspec is a single document"]
+        )
+    return document
+
+
+def _compose(text: str, name: str) -> _Document:
+    """YAML text -> data and lines; syntax, anchors, aliases, depth, emptiness and shape are problems."""
     try:
-        loader = yaml.SafeLoader(text)  # its reader refuses control characters at once
+        loader = _Loader(text)  # its reader refuses control characters at once
     except yaml.YAMLError as exc:
         raise InfraspecInvalid([_one_line(f"{name}: YAML error: {exc}")]) from None
     try:
-        root = loader.get_single_node()
-        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
-            raise InfraspecInvalid([f"{name}:1: the file is empty; an infraspec needs at least app and role"])
-        if not isinstance(root, yaml.MappingNode):
-            kind = "a list" if isinstance(root, yaml.SequenceNode) else repr(root.value)
-            raise InfraspecInvalid(
-                [_problem(name, root.start_mark.line + 1, (), f"the top level must be a mapping of keys "
-                                                             f"(app: ..., role: ...), got {kind}")]
-            )
-        document = _Document(data=None, lines={(): root.start_mark.line + 1})
-        document.data = _Builder(loader, document).build(root, ())
+        return _document(loader, name)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -766,8 +796,6 @@ def _parse(text: str, name: str) -> _Document:
         if exc.problem and exc.context:
             started = f" started on line {exc.context_mark.line + 1}" if exc.context_mark else ""
             what = f"{exc.problem} ({exc.context}{started})"
-        if (exc.problem or "").startswith("but found another document"):
-            what = "a second YAML document starts here; an infraspec is a single document"
         raise InfraspecInvalid([_one_line(f"{name}{line}: YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise InfraspecInvalid([_one_line(f"{name}: YAML error: {exc}")]) from None
@@ -775,6 +803,11 @@ def _parse(text: str, name: str) -> _Document:
         raise InfraspecInvalid([_problem(name, exc.line, exc.loc, exc.message)]) from None
     finally:
         loader.dispose()
+
+
+def _parse(text: str, name: str) -> _Document:
+    """`_compose`, with repeated keys as problems too."""
+    document = _compose(text, name)
     if document.duplicates:
         raise InfraspecInvalid(
             [
@@ -927,9 +960,21 @@ def _validate(doc: _Document, name: str) -> Infraspec:
 # --- public API ----------------------------------------------------------------------------
 
 
+MAX_BYTES = 1 << 20  # an infraspec is a few hundred bytes: a bigger file is refused before it is read
+
+
 def _read(path: Path) -> str:
+    """The file's text; a folder, FIFO or device, a file over MAX_BYTES or not UTF-8 is a SpecError."""
     try:
-        return path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):  # opening a FIFO would wait for a writer
+            what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+            raise SpecError(f"{path}: cannot read it: it is {what}; an infraspec is a YAML file")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)  # never more, whatever stat said
+        if len(data) > MAX_BYTES:
+            raise SpecError(f"{path}: is over 1 MiB; an infraspec is a small YAML file (at most {MAX_BYTES} bytes)")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
     except UnicodeDecodeError:
@@ -968,15 +1013,16 @@ class _Peek:
 
 
 def _peek(path: Path) -> _Peek:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """Read as `load` reads, so a huge, hostile or odd file costs no more here; repeated keys are load's to report."""
+    if not path.exists():
         return _Peek(None, "no such file")
-    except (OSError, UnicodeDecodeError):
-        return _Peek(None, "cannot be read")
-    except Exception:  # noqa: BLE001 - any broken YAML just means "not this app"
+    try:
+        data = _compose(_read(path), str(path)).data
+    except InfraspecInvalid:
         return _Peek(None, "not valid YAML")
-    app = data.get("app") if isinstance(data, dict) else None
+    except SpecError:
+        return _Peek(None, "cannot be read")
+    app = data.get("app")
     if isinstance(app, str):
         return _Peek(app, f"its app is {app!r}")
     return _Peek(None, "no app key in it")
