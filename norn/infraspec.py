@@ -639,8 +639,13 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 _SEQUENCE_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
 _NULL_TAG = "tag:yaml.org,2002:null"
-# An infraspec nests 3 levels; other pipelines' free sections may nest more, but not this much.
+# An infraspec nests 3 levels and holds a few dozen values; other pipelines' free sections may
+# hold more, but not this much. Both bounds keep a hostile file cheap: it is refused part-read.
 MAX_DEPTH = 32
+MAX_VALUES = 10_000
+# No rule reports a key deeper than this (volumes[0].name is 3 deep): deeper lines and texts are not
+# kept, which keeps a big free section (deploy: ...) cheap.
+NOTED_DEPTH = 3
 NO_REUSE = "are not allowed in an infraspec; write the value out where it is used"
 
 
@@ -688,10 +693,20 @@ class _Builder:
     def __init__(self, loader: Any, document: _Document) -> None:
         self._loader = loader
         self._doc = document
+        self._values = 0
 
-    def build(self, loc: Loc, depth: int = 0) -> Any:
+    def _next(self, loc: Loc) -> yaml.Event:
+        """The next value's or key's first event, refused when it reuses a value or is one too many."""
         event = self._loader.get_event()
         _refuse_reuse(event, loc)
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _YamlProblem(event, f"more than {MAX_VALUES} values (keys, items and scalars); "
+                                      "an infraspec holds a few dozen", loc)
+        return event
+
+    def build(self, loc: Loc, depth: int = 0) -> Any:
+        event = self._next(loc)
         if isinstance(event, yaml.ScalarEvent):
             return self._scalar(event, loc)
         if depth >= MAX_DEPTH:
@@ -701,9 +716,13 @@ class _Builder:
             raise _YamlProblem(event, f"the YAML tag {event.tag} is not supported here", loc)
         return self._mapping(loc, depth + 1) if is_mapping else self._sequence(loc, depth + 1)
 
+    @staticmethod
+    def _note(where: dict[Loc, Any], loc: Loc, value: Any) -> None:
+        if len(loc) <= NOTED_DEPTH:
+            where[loc] = value
+
     def _key(self, loc: Loc) -> str:
-        event = self._loader.get_event()
-        _refuse_reuse(event, loc)
+        event = self._next(loc)
         if not isinstance(event, yaml.ScalarEvent):
             raise _YamlProblem(event, "a key must be a plain name, not a list or mapping", loc)
         if event.value == "<<" and event.tag is None and event.implicit[0]:
@@ -720,7 +739,7 @@ class _Builder:
                 self._doc.duplicates.append((loc + (name,), line, first_line[name]))
             else:
                 first_line[name] = line
-            self._doc.lines[loc + (name,)] = line
+            self._note(self._doc.lines, loc + (name,), line)
             result[name] = self.build(loc + (name,), depth)
         self._loader.get_event()
         return result
@@ -728,15 +747,16 @@ class _Builder:
     def _sequence(self, loc: Loc, depth: int) -> list[Any]:
         items: list[Any] = []
         while not self._loader.check_event(yaml.SequenceEndEvent):
-            self._doc.lines[loc + (len(items),)] = self._loader.peek_event().start_mark.line + 1
+            self._note(self._doc.lines, loc + (len(items),), self._loader.peek_event().start_mark.line + 1)
             items.append(self.build(loc + (len(items),), depth))
         self._loader.get_event()
         return items
 
     def _scalar(self, event: yaml.ScalarEvent, loc: Loc) -> Any:
-        self._doc.texts[loc] = event.value
+        self._note(self._doc.texts, loc, event.value)
         try:
-            return self._loader.construct_object(_scalar_node(self._loader, event), deep=True)
+            # construct_document, unlike construct_object, keeps no cache of every node it built
+            return self._loader.construct_document(_scalar_node(self._loader, event))
         except (yaml.YAMLError, ValueError, OverflowError) as exc:  # int("9" * 5000) raises ValueError
             problem = (getattr(exc, "problem", None) or str(exc)).split(";")[0]  # not Python's advice after ';'
             raise _YamlProblem(event, f"cannot read this value: {problem}", loc) from None
