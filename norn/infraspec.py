@@ -157,7 +157,11 @@ def _check_whole(low: int, high: int | None, wants: str) -> Callable[[Any], str 
 
 
 def _is_int32(text: str) -> bool:
-    """Whether a signed decimal fits an int32, as Go's strconv.ParseInt(text, 10, 32) reads it."""
+    """Whether a quantity's exponent fits the int32 the API server keeps it in.
+
+    The server reads it as an int64 and wraps it to int32 (1e2147483648 becomes 1e-2147483648);
+    norn refuses such an exponent rather than send a number that means another.
+    """
     digits = text.lstrip("+-").lstrip("0")
     return len(digits) <= 10 and -(2**31) <= int(text) <= INT32_MAX
 
