@@ -6,6 +6,7 @@ fails when the file, the line, the key path or the wording breaks.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -499,6 +500,65 @@ def test_volume_paths_must_be_absolute(tmp_path: Path) -> None:
     ]
 
 
+def test_volume_paths_have_no_dot_dot_segment(tmp_path: Path) -> None:
+    # hostPath: core validation.go validateHostPathVolumeSource -> validatePathNoBacksteps. The API server
+    # accepts '..' in a mountPath (ValidateVolumeMounts checks only that it is set and unique); norn is stricter.
+    text = VOLUMES + "  - name: a\n    mountPath: /a/../etc\n    hostPath: /srv/..\n"
+    assert problems(tmp_path, text) == [
+        "F:5: volumes[0].mountPath: must not contain a '..' segment, got '/a/../etc'; write the path without it",
+        "F:6: volumes[0].hostPath: must not contain a '..' segment, got '/srv/..'; write the path without it",
+    ]
+    assert loads(tmp_path, VOLUMES + "  - name: a\n    mountPath: /a..b/c:d\n    hostPath: /srv/...\n").volumes
+
+
+def test_schedule_numbers_of_any_length_are_out_of_range_not_a_crash(tmp_path: Path) -> None:
+    assert problem(tmp_path, cron("9" * 5000 + " * * * *")).endswith("999999999... is outside 0-59; minute takes "
+                                                                     "0-59, '*', ranges a-b, steps */n and lists a,b")
+    assert "a step must be 1 or more" in problem(tmp_path, cron("*/" + "0" * 5000 + " * * * *"))
+    assert loads(tmp_path, cron("*/" + "0" * 20 + "5 * * * *")).schedule
+
+
+def test_cron_app_names_are_at_most_52_characters(tmp_path: Path) -> None:
+    # batch validation.go ValidateCronJobCreate: the CronJob controller names each Job <name>-<minute>
+    assert loads(tmp_path, CRON.replace("nightly-report", "n" * 52)).app == "n" * 52
+    assert problem(tmp_path, CRON.replace("nightly-report", "n" * 53)) == (
+        "F:1: app: a cron app's name must be at most 52 characters, got 53: "
+        "Kubernetes names each run's Job <app>-<minute>, which must fit in 63"
+    )
+    assert loads(tmp_path, WORKER.replace("app: w", "app: " + "w" * 63)).app == "w" * 63
+
+
+@pytest.mark.parametrize("size", ["1e2147483647", "1e-2147483648", "1e+0000000000005"])
+def test_quantity_exponents_that_fit_an_int32_are_accepted(tmp_path: Path, size: str) -> None:
+    assert loads(tmp_path, VOLUMES + f"  - name: a\n    mountPath: /a\n    size: '{size}'\n").volumes[0].size == size
+
+
+def test_hosts_internal_must_start_with_a_letter(tmp_path: Path) -> None:
+    # core validation.go ValidateServiceName = NameIsDNS1035Label
+    assert "DNS-1035 label" in problem(tmp_path, WORKER + "hosts:\n  internal: 1api\n")
+    assert loads(tmp_path, WORKER + "hosts:\n  internal: api-1\n").hosts.internal == "api-1"
+
+
+def test_the_file_is_refused_by_size_and_type_before_it_is_read(tmp_path: Path) -> None:
+    big = write(tmp_path, WORKER + "#" * (1 << 20))
+    with pytest.raises(SpecError, match=r"is over 1 MiB; an infraspec is a small YAML file \(at most 1048576 bytes\)$"):
+        load(big)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(SpecError, match="cannot read it: it is not a regular file"):
+        load(fifo)  # opening it would wait for a writer for ever
+
+
+def test_values_count_and_nesting_are_bounded(tmp_path: Path) -> None:
+    assert problem(tmp_path, WORKER + "deploy: [" + "1," * 10_001 + "]\n").startswith(
+        "F:3: deploy[9993]: more than 10000 values (keys, items and scalars)"
+    )
+    assert problem(tmp_path, WORKER + "deploy: " + "[" * 40 + "]" * 40 + "\n") == (
+        "F:3: deploy" + "[0]" * 31 + ": nested more than 32 levels deep; an infraspec needs a few"
+    )
+    assert loads(tmp_path, WORKER + "deploy: " + "[" * 30 + "]" * 30 + "\n").role == "worker"
+
+
 def test_volume_needs_exactly_one_of_size_or_host_path(tmp_path: Path) -> None:
     text = VOLUMES + (
         "  - name: a\n    mountPath: /a\n    size: 1Gi\n    hostPath: /srv/a\n"
@@ -615,6 +675,11 @@ def test_schedule_fields_are_checked(tmp_path: Path, schedule: str, field: str, 
         ("@every 1h", "'@every 1h' is not a macro Kubernetes accepts"),
         ("@Daily", "'@Daily' is not a macro Kubernetes accepts"),
         ("TZ=UTC 0 3 * * *", "a time zone is not allowed in it (Kubernetes has a timeZone field for that)"),
+        # batch validateScheduleFormat refuses "TZ" anywhere, not only as a prefix
+        ("0 3 * * * TZ", "a time zone is not allowed in it (Kubernetes has a timeZone field for that)"),
+        # robfig/cron Parser.Parse takes "@..." as written: with a space around it, it is fields
+        (" @daily", "' @daily' has 1 fields, not 5"),
+        ("@daily ", "'@daily ' is not a macro Kubernetes accepts"),
     ],
 )
 def test_schedule_must_be_five_fields_or_a_macro(tmp_path: Path, schedule: str, reason: str) -> None:
