@@ -1,10 +1,13 @@
 """The infraspec as forge reads it: pydantic models, loading and discovery.
 
 The models are the contract other modules use (attribute names are snake_case;
-YAML keys are the camelCase aliases). Every rule of INFRASPEC.md is enforced by
-the models themselves; `load` adds what only the file knows: the line of each
-key, duplicate keys, YAML errors, and one clear line per problem in the form
-``<file>:<line>: <key.path>: <problem>``.
+YAML keys are the camelCase aliases). Every rule of INFRASPEC.md, and every rule
+kube-apiserver applies to a field norn fills from the file, is enforced by the
+models themselves; `load` adds what only the file knows: the line of each key,
+duplicate keys, YAML errors, and one clear line per problem in the form
+``<file>:<line>: <key.path>: <problem>``. It reads hostile files cheaply: size
+and file type before reading, anchors, aliases, depth and the count of values
+as the parser meets them.
 
 Only pydantic, PyYAML and the standard library are imported: this module is on
 the fast path of `norn validate`.
