@@ -1,10 +1,13 @@
 """The infraspec as forge reads it: pydantic models, loading and discovery.
 
 The models are the contract other modules use (attribute names are snake_case;
-YAML keys are the camelCase aliases). Every rule of INFRASPEC.md is enforced by
-the models themselves; `load` adds what only the file knows: the line of each
-key, duplicate keys, YAML errors, and one clear line per problem in the form
-``<file>:<line>: <key.path>: <problem>``.
+YAML keys are the camelCase aliases). Every rule of INFRASPEC.md, and every rule
+kube-apiserver applies to a field norn fills from the file, is enforced by the
+models themselves; `load` adds what only the file knows: the line of each key,
+duplicate keys, YAML errors, and one clear line per problem in the form
+``<file>:<line>: <key.path>: <problem>``. It reads hostile files cheaply: size
+and file type before reading, anchors, aliases, depth and the count of values
+as the parser meets them.
 
 Only pydantic, PyYAML and the standard library are imported: this module is on
 the fast path of `norn validate`.
@@ -16,6 +19,7 @@ import difflib
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +38,13 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from norn.errors import SpecError
-from norn.names import DNS_LABEL, check_app_name, is_dns_label  # noqa: F401 (part of this module's API)
+from norn.names import (  # noqa: F401 (check_app_name is part of this module's API)
+    DNS_1035_LABEL,
+    DNS_LABEL,
+    check_app_name,
+    is_dns1035_label,
+    is_dns_label,
+)
 
 SPEC_NAME = "infraspec.yaml"
 
@@ -50,8 +60,14 @@ ENV_NAME = "an env var name (letters, digits and '_', not starting with a digit)
 ABSOLUTE_PATH = "an absolute path (starting with '/')"
 QUANTITY = "a Kubernetes quantity such as 10Gi, 500Mi or 1G"
 PORT = "a whole number from 1 to 65535"
-REPLICAS = "a whole number, 0 or more"
-TIMEOUT = "a whole number of seconds greater than 0"
+# Deployment.spec.replicas is an int32 and Job.spec.activeDeadlineSeconds an int64 (k8s.io/api):
+# the API server cannot decode a bigger number.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+REPLICAS = f"a whole number from 0 to {INT32_MAX}"
+TIMEOUT = f"a whole number of seconds from 1 to {INT64_MAX}"
+# The CronJob controller names each Job <cronjob>-<minute>: the API server refuses a longer CronJob name.
+CRON_APP_MAX = 52
 CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 SCHEDULE = (
     "a 5-field cron expression such as \"0 3 * * *\" (minute hour day-of-month month "
@@ -65,7 +81,7 @@ ROLE = "one of " + ", ".join(ROLES)
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUANTITY_RE = re.compile(
     r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?:Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE][+-]?[0-9]+)?"
+    r"(?:Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE](?P<exponent>[+-]?[0-9]+))?"
 )
 
 
@@ -120,6 +136,10 @@ def _check_dns_label(value: Any) -> str | None:
     return None if is_dns_label(value) else f"must be {DNS_LABEL}, {_got_text(value)}"
 
 
+def _check_service_name(value: Any) -> str | None:
+    return None if is_dns1035_label(value) else f"must be {DNS_1035_LABEL} (it names a Service), {_got_text(value)}"
+
+
 def _check_hostname(value: Any) -> str | None:
     return None if is_hostname(value) else f"must be {HOSTNAME}, {_got_text(value)}"
 
@@ -137,6 +157,16 @@ def _check_whole(low: int, high: int | None, wants: str) -> Callable[[Any], str 
         return f"must be {wants}, {_got_number(value)}"
 
     return check
+
+
+def _is_int32(text: str) -> bool:
+    """Whether a quantity's exponent fits the int32 the API server keeps it in.
+
+    The server reads it as an int64 and wraps it to int32 (1e2147483648 becomes 1e-2147483648);
+    norn refuses such an exponent rather than send a number that means another.
+    """
+    digits = text.lstrip("+-").lstrip("0")
+    return len(digits) <= 10 and -(2**31) <= int(text) <= INT32_MAX
 
 
 def _check_healthcheck(value: Any) -> str | None:
@@ -159,17 +189,19 @@ def _check_env_name(value: Any) -> str | None:
 
 
 def _check_absolute(value: Any) -> str | None:
-    if isinstance(value, str) and value.startswith("/"):
-        return None
-    return f"must be {ABSOLUTE_PATH}, {_got_text(value)}"
+    if not (isinstance(value, str) and value.startswith("/")):
+        return f"must be {ABSOLUTE_PATH}, {_got_text(value)}"
+    if ".." in value.split("/"):
+        return f"must not contain a '..' segment, got {value!r}; write the path without it"
+    return None
 
 
 def _check_quantity(value: Any) -> str | None:
     if isinstance(value, str):
         match = _QUANTITY_RE.fullmatch(value)
-        if match and float(match["number"]) > 0:
+        if match and float(match["number"]) > 0 and _is_int32(match["exponent"] or "0"):
             return None
-        return f"must be {QUANTITY} (more than 0), got {value!r}"
+        return f"must be {QUANTITY} (more than 0), got {_show(value)}"
     if _is_whole(value) or isinstance(value, float):
         return f"must be {QUANTITY}, got the bare number {value!r}; give it a unit, such as {value}Gi"
     return f"must be {QUANTITY}, got {_show(value)}"
@@ -205,7 +237,8 @@ _CRON_FIELDS = (
 
 def _cron_value(text: str, cron: _CronField) -> int | None:
     if re.fullmatch(r"[0-9]+", text):
-        return int(text)
+        digits = text.lstrip("0") or "0"
+        return int(digits) if len(digits) <= 9 else cron.high + 1  # int() of 5000 digits raises
     return cron.names.get(text.lower())
 
 
@@ -216,7 +249,7 @@ def _cron_part_problem(part: str, cron: _CronField) -> str | None:
     span, slash, step = part.partition("/")
     if slash and not re.fullmatch(r"[0-9]+", step):
         return f"the step {step!r} is not a whole number"
-    if slash and int(step) == 0:
+    if slash and not step.strip("0"):
         return "a step must be 1 or more, got 0"
     if span in ("*", "?"):
         return None
@@ -227,7 +260,8 @@ def _cron_part_problem(part: str, cron: _CronField) -> str | None:
         if value is None:
             return f"{text!r} is not a number" + (" or name" if cron.names else "")
         if not cron.low <= value <= cron.high:
-            return f"{value} is outside {cron.low}-{cron.high}"
+            shown = text if len(text) <= 12 else text[:9] + "..."
+            return f"{shown} is outside {cron.low}-{cron.high}"
     if start > end:  # type: ignore[operator]
         return f"the range {span!r} starts after it ends"
     return None
@@ -235,19 +269,18 @@ def _cron_part_problem(part: str, cron: _CronField) -> str | None:
 
 def cron_problem(expression: str) -> str | None:
     """Why Kubernetes would reject this CronJob schedule (one phrase), or None when it is valid."""
-    text = expression.strip()
-    if text.startswith("@"):
-        return None if text in CRON_MACROS else f"{text!r} is not a macro Kubernetes accepts"
-    if text.startswith(("TZ=", "CRON_TZ=")):
+    if "TZ" in expression:  # the API server refuses "TZ" anywhere in a schedule, not only TZ=...
         return "a time zone is not allowed in it (Kubernetes has a timeZone field for that)"
-    fields = text.split()
+    if expression.startswith("@"):  # robfig/cron takes a macro as written: no space around it
+        return None if expression in CRON_MACROS else f"{_show(expression)} is not a macro Kubernetes accepts"
+    fields = expression.split()
     if len(fields) != 5:
-        return f"{expression!r} has {len(fields)} fields, not 5"
+        return f"{_show(expression)} has {len(fields)} fields, not 5"
     for cron, value in zip(_CRON_FIELDS, fields):
         for part in value.split(","):
             problem = _cron_part_problem(part, cron)
             if problem:
-                return f"invalid {cron.name} field in {expression!r}: {problem}; {cron.name} takes {cron.takes()}"
+                return f"invalid {cron.name} field in {_show(expression)}: {problem}; {cron.name} takes {cron.takes()}"
     return None
 
 
@@ -325,12 +358,13 @@ def _raise_first(rules: list[_Rule]) -> None:
 
 
 AppName = Annotated[str, _checked(_check_dns_label)]
-ServiceName = Annotated[str, _checked(_check_dns_label)]
+ServiceName = Annotated[str, _checked(_check_service_name)]
+VolumeName = Annotated[str, _checked(_check_dns_label)]
 Hostname = Annotated[str, _checked(_check_hostname)]
 RoleName = Annotated[Role, _checked(_check_role)]
 Port = Annotated[int, _checked(_check_whole(1, 65535, PORT))]
-Replicas = Annotated[int, _checked(_check_whole(0, None, REPLICAS))]
-Timeout = Annotated[int, _checked(_check_whole(1, None, TIMEOUT))]
+Replicas = Annotated[int, _checked(_check_whole(0, INT32_MAX, REPLICAS))]
+Timeout = Annotated[int, _checked(_check_whole(1, INT64_MAX, TIMEOUT))]
 HealthPath = Annotated[str, _checked(_check_healthcheck)]
 DatabaseName = Annotated[str, _checked(_check_non_empty("the database name"))]
 Command = Annotated[str, _checked(_check_non_empty("run through /bin/sh -c"))]
@@ -385,6 +419,10 @@ def _spec_rules(spec: Mapping[str, Any]) -> list[_Rule]:
     """Every rule that spans keys, tolerant of wrongly typed values (they are reported elsewhere)."""
     rules: list[_Rule] = []
     role = spec.get("role")
+    app = spec.get("app")
+    if role == "cron" and is_dns_label(app) and len(app) > CRON_APP_MAX:
+        rules.append(_Rule(("app",), f"a cron app's name must be at most {CRON_APP_MAX} characters, got {len(app)}: "
+                                     "Kubernetes names each run's Job <app>-<minute>, which must fit in 63"))
     if role == "webserver" and spec.get("port") is None:
         rules.append(_Rule(("port",), f"required when role is webserver; {PORT}", ("role",), (("port",),)))
     if role == "cron" and spec.get("schedule") is None:
@@ -468,7 +506,7 @@ class Services(_Strict):
 
 
 class Volume(_Strict):
-    name: ServiceName = Field(description=DNS_LABEL)
+    name: VolumeName = Field(description=DNS_LABEL)
     mount_path: AbsolutePath = Field(alias="mountPath", description=ABSOLUTE_PATH)
     size: Quantity | None = None  # a PVC named <app>-<name>
     host_path: AbsolutePath | None = Field(default=None, alias="hostPath")
@@ -560,7 +598,8 @@ class Infraspec(_Strict):
 
     @model_validator(mode="after")
     def _rules_across_keys(self) -> "Infraspec":
-        _raise_first(_spec_rules(self.model_dump(by_alias=True)))
+        # Other pipelines' sections are not dumped: they hold anything, at any size.
+        _raise_first(_spec_rules(self.model_dump(by_alias=True, exclude=set(_OTHER_PIPELINES))))
         return self
 
     @property
@@ -601,14 +640,26 @@ def _one_line(text: str) -> str:
 
 # --- from YAML to data, with the line of every key ------------------------------------
 
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_COLLECTION_TAGS = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)
+# libyaml's parser when PyYAML was built with it (about 30 times faster: a 1 MiB file in a
+# fraction of a second), else PyYAML's own; both give the same events.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
+_SEQUENCE_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
+_NULL_TAG = "tag:yaml.org,2002:null"
+# An infraspec nests 3 levels and holds a few dozen values; other pipelines' free sections may
+# hold more, but not this much. Both bounds keep a hostile file cheap: it is refused part-read.
+MAX_DEPTH = 32
+MAX_VALUES = 10_000
+# No rule reports a key deeper than this (volumes[0].name is 3 deep): deeper lines and texts are not
+# kept, which keeps a big free section (deploy: ...) cheap.
+NOTED_DEPTH = 3
+NO_REUSE = "are not allowed in an infraspec; write the value out where it is used"
 
 
 class _YamlProblem(Exception):
-    def __init__(self, node: yaml.Node, message: str, loc: Loc = ()) -> None:
+    def __init__(self, event: yaml.Event, message: str, loc: Loc = ()) -> None:
         super().__init__(message)
-        self.line = node.start_mark.line + 1
+        self.line = event.start_mark.line + 1
         self.message = message
         self.loc = loc
 
@@ -630,80 +681,100 @@ class _Document:
         return 1
 
 
-class _Builder:
-    """Turns composed YAML nodes into plain data, noting lines and duplicate keys on the way.
+def _refuse_reuse(event: yaml.Event, loc: Loc) -> None:
+    """Anchors and aliases are refused as the parser meets them, so an alias bomb is never expanded."""
+    if isinstance(event, yaml.AliasEvent):
+        raise _YamlProblem(event, f"YAML aliases (*{event.anchor}) {NO_REUSE}", loc)
+    if getattr(event, "anchor", None) is not None:
+        raise _YamlProblem(event, f"YAML anchors (&{event.anchor}) {NO_REUSE}", loc)
 
-    Keys are taken as written (`ON:` is the name "ON", not YAML 1.1's true).
+
+class _Builder:
+    """Turns the parser's events into plain data, noting lines and duplicate keys on the way.
+
+    Working on events, not on composed nodes, refuses anchors, aliases and deep nesting
+    before anything is built. Keys are taken as written (`ON:` is the name "ON", not
+    YAML 1.1's true).
     """
 
-    def __init__(self, loader: yaml.SafeLoader, document: _Document) -> None:
+    def __init__(self, loader: Any, document: _Document) -> None:
         self._loader = loader
         self._doc = document
-        self._active: set[int] = set()
-        self._built: dict[int, Any] = {}
+        self._values = 0
 
-    def build(self, node: yaml.Node, loc: Loc) -> Any:
-        key = id(node)
-        if key in self._active:
-            raise _YamlProblem(node, "an alias refers to itself; values cannot be recursive", loc)
-        if key in self._built:  # an alias: same value, lines stay where it was defined
-            return self._built[key]
-        self._active.add(key)
-        try:
-            if isinstance(node, yaml.MappingNode):
-                value = self._mapping(node, loc)
-            elif isinstance(node, yaml.SequenceNode):
-                value = self._sequence(node, loc)
-            else:
-                value = self._scalar(node, loc)
-        finally:
-            self._active.discard(key)
-        self._built[key] = value
-        return value
+    def _next(self, loc: Loc) -> yaml.Event:
+        """The next value's or key's first event, refused when it reuses a value or is one too many."""
+        event = self._loader.get_event()
+        _refuse_reuse(event, loc)
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _YamlProblem(event, f"more than {MAX_VALUES} values (keys, items and scalars); "
+                                      "an infraspec holds a few dozen", loc)
+        return event
 
-    def _check_tag(self, node: yaml.Node, loc: Loc) -> None:
-        if node.tag not in _COLLECTION_TAGS:
-            raise _YamlProblem(node, f"the YAML tag {node.tag} is not supported here", loc)
+    def build(self, loc: Loc, depth: int = 0) -> Any:
+        event = self._next(loc)
+        if isinstance(event, yaml.ScalarEvent):
+            return self._scalar(event, loc)
+        if depth >= MAX_DEPTH:
+            raise _YamlProblem(event, f"nested more than {MAX_DEPTH} levels deep; an infraspec needs a few", loc)
+        is_mapping = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (None, "!", _MAPPING_TAG if is_mapping else _SEQUENCE_TAG):
+            raise _YamlProblem(event, f"the YAML tag {event.tag} is not supported here", loc)
+        return self._mapping(loc, depth + 1) if is_mapping else self._sequence(loc, depth + 1)
 
-    def _key(self, node: yaml.Node, loc: Loc) -> str:
-        if not isinstance(node, yaml.ScalarNode):
-            raise _YamlProblem(node, "a key must be a plain name, not a list or mapping", loc)
-        return node.value
+    @staticmethod
+    def _note(where: dict[Loc, Any], loc: Loc, value: Any) -> None:
+        if len(loc) <= NOTED_DEPTH:
+            where[loc] = value
 
-    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        self._check_tag(node, loc)
+    def _key(self, loc: Loc) -> str:
+        event = self._next(loc)
+        if not isinstance(event, yaml.ScalarEvent):
+            raise _YamlProblem(event, "a key must be a plain name, not a list or mapping", loc)
+        if event.value == "<<" and event.tag is None and event.implicit[0]:
+            raise _YamlProblem(event, "YAML merge keys (<<) are not allowed in an infraspec; write the keys out", loc)
+        return event.value
+
+    def _mapping(self, loc: Loc, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE_TAG:
-                continue
-            name, line = self._key(key_node, loc), key_node.start_mark.line + 1
+        while not self._loader.check_event(yaml.MappingEndEvent):
+            line = self._loader.peek_event().start_mark.line + 1
+            name = self._key(loc)
             if name in first_line:
                 self._doc.duplicates.append((loc + (name,), line, first_line[name]))
             else:
                 first_line[name] = line
-        self._loader.flatten_mapping(node)  # `<<: *base` merges; own keys come last and win
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            name = self._key(key_node, loc)
-            self._doc.lines[loc + (name,)] = key_node.start_mark.line + 1
-            result[name] = self.build(value_node, loc + (name,))
+            self._note(self._doc.lines, loc + (name,), line)
+            result[name] = self.build(loc + (name,), depth)
+        self._loader.get_event()
         return result
 
-    def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:
-        self._check_tag(node, loc)
-        items = []
-        for i, item in enumerate(node.value):
-            self._doc.lines[loc + (i,)] = item.start_mark.line + 1
-            items.append(self.build(item, loc + (i,)))
+    def _sequence(self, loc: Loc, depth: int) -> list[Any]:
+        items: list[Any] = []
+        while not self._loader.check_event(yaml.SequenceEndEvent):
+            self._note(self._doc.lines, loc + (len(items),), self._loader.peek_event().start_mark.line + 1)
+            items.append(self.build(loc + (len(items),), depth))
+        self._loader.get_event()
         return items
 
-    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
-        self._doc.texts[loc] = node.value
+    def _scalar(self, event: yaml.ScalarEvent, loc: Loc) -> Any:
+        self._note(self._doc.texts, loc, event.value)
         try:
-            return self._loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise _YamlProblem(node, f"cannot read this value: {problem}", loc) from None
+            # construct_document, unlike construct_object, keeps no cache of every node it built
+            return self._loader.construct_document(_scalar_node(self._loader, event))
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # int("9" * 5000) raises ValueError
+            problem = (getattr(exc, "problem", None) or str(exc)).split(";")[0]  # not Python's advice after ';'
+            raise _YamlProblem(event, f"cannot read this value: {problem}", loc) from None
+
+
+def _scalar_node(loader: Any, event: yaml.ScalarEvent) -> yaml.ScalarNode:
+    """The node PyYAML's composer would make of this scalar: its tag resolved as YAML 1.1 does."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
 
 
 def _problem(name: str, line: int, loc: Loc, message: str) -> str:
@@ -711,24 +782,40 @@ def _problem(name: str, line: int, loc: Loc, message: str) -> str:
     return _one_line(f"{name}:{line}: {where}{message}")
 
 
-def _parse(text: str, name: str) -> _Document:
-    """YAML text -> data and lines; syntax, emptiness, shape and duplicate keys are problems."""
+def _document(loader: Any, name: str) -> _Document:
+    """The one document of the stream, built; an empty, non-mapping or second document is a problem."""
+    loader.get_event()  # the stream's start
+    root = None
+    if not loader.check_event(yaml.StreamEndEvent):
+        loader.get_event()  # the document's start
+        root = loader.peek_event()
+    if root is None or (isinstance(root, yaml.ScalarEvent) and _scalar_node(loader, root).tag == _NULL_TAG):
+        raise InfraspecInvalid([f"{name}:1: the file is empty; an infraspec needs at least app and role"])
+    if isinstance(root, (yaml.ScalarEvent, yaml.SequenceStartEvent)):
+        kind = "a list" if isinstance(root, yaml.SequenceStartEvent) else repr(root.value)
+        raise InfraspecInvalid(
+            [_problem(name, root.start_mark.line + 1, (), f"the top level must be a mapping of keys "
+                                                          f"(app: ..., role: ...), got {kind}")]
+        )
+    document = _Document(data=None, lines={(): root.start_mark.line + 1})
+    document.data = _Builder(loader, document).build(())
+    loader.get_event()  # the document's end
+    if loader.check_event(yaml.DocumentStartEvent):
+        line = loader.peek_event().start_mark.line + 1
+        raise InfraspecInvalid(
+            [f"{name}:{line}: YAML syntax error: a second YAML document starts here; an infraspec is a single document"]
+        )
+    return document
+
+
+def _compose(text: str, name: str) -> _Document:
+    """YAML text -> data and lines; syntax, anchors, aliases, depth, emptiness and shape are problems."""
     try:
-        loader = yaml.SafeLoader(text)  # its reader refuses control characters at once
+        loader = _Loader(text)  # its reader refuses control characters at once
     except yaml.YAMLError as exc:
         raise InfraspecInvalid([_one_line(f"{name}: YAML error: {exc}")]) from None
     try:
-        root = loader.get_single_node()
-        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
-            raise InfraspecInvalid([f"{name}:1: the file is empty; an infraspec needs at least app and role"])
-        if not isinstance(root, yaml.MappingNode):
-            kind = "a list" if isinstance(root, yaml.SequenceNode) else repr(root.value)
-            raise InfraspecInvalid(
-                [_problem(name, root.start_mark.line + 1, (), f"the top level must be a mapping of keys "
-                                                             f"(app: ..., role: ...), got {kind}")]
-            )
-        document = _Document(data=None, lines={(): root.start_mark.line + 1})
-        document.data = _Builder(loader, document).build(root, ())
+        return _document(loader, name)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -736,8 +823,6 @@ def _parse(text: str, name: str) -> _Document:
         if exc.problem and exc.context:
             started = f" started on line {exc.context_mark.line + 1}" if exc.context_mark else ""
             what = f"{exc.problem} ({exc.context}{started})"
-        if (exc.problem or "").startswith("but found another document"):
-            what = "a second YAML document starts here; an infraspec is a single document"
         raise InfraspecInvalid([_one_line(f"{name}{line}: YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise InfraspecInvalid([_one_line(f"{name}: YAML error: {exc}")]) from None
@@ -745,6 +830,11 @@ def _parse(text: str, name: str) -> _Document:
         raise InfraspecInvalid([_problem(name, exc.line, exc.loc, exc.message)]) from None
     finally:
         loader.dispose()
+
+
+def _parse(text: str, name: str) -> _Document:
+    """`_compose`, with repeated keys as problems too."""
+    document = _compose(text, name)
     if document.duplicates:
         raise InfraspecInvalid(
             [
@@ -897,9 +987,21 @@ def _validate(doc: _Document, name: str) -> Infraspec:
 # --- public API ----------------------------------------------------------------------------
 
 
+MAX_BYTES = 1 << 20  # an infraspec is a few hundred bytes: a bigger file is refused before it is read
+
+
 def _read(path: Path) -> str:
+    """The file's text; a folder, FIFO or device, a file over MAX_BYTES or not UTF-8 is a SpecError."""
     try:
-        return path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):  # opening a FIFO would wait for a writer
+            what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+            raise SpecError(f"{path}: cannot read it: it is {what}; an infraspec is a YAML file")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)  # never more, whatever stat said
+        if len(data) > MAX_BYTES:
+            raise SpecError(f"{path}: is over 1 MiB; an infraspec is a small YAML file (at most {MAX_BYTES} bytes)")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
     except UnicodeDecodeError:
@@ -938,15 +1040,16 @@ class _Peek:
 
 
 def _peek(path: Path) -> _Peek:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """Read as `load` reads, so a huge, hostile or odd file costs no more here; repeated keys are load's to report."""
+    if not path.exists():
         return _Peek(None, "no such file")
-    except (OSError, UnicodeDecodeError):
-        return _Peek(None, "cannot be read")
-    except Exception:  # noqa: BLE001 - any broken YAML just means "not this app"
+    try:
+        data = _compose(_read(path), str(path)).data
+    except InfraspecInvalid:
         return _Peek(None, "not valid YAML")
-    app = data.get("app") if isinstance(data, dict) else None
+    except SpecError:
+        return _Peek(None, "cannot be read")
+    app = data.get("app")
     if isinstance(app, str):
         return _Peek(app, f"its app is {app!r}")
     return _Peek(None, "no app key in it")

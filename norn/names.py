@@ -1,7 +1,9 @@
-"""App names: the one check every command makes on APP, without the infraspec models.
+"""Names as kube-apiserver checks them, and the one check every command makes on APP.
 
-It lives apart from ``infraspec`` so that ``norn status`` and ``norn teardown``
-check the name without building the pydantic models they never use.
+It lives apart from ``infraspec`` so that ``norn status``, ``norn teardown`` and
+the settings check names without building the pydantic models they never use.
+The rules are apimachinery's pkg/util/validation (IsDNS1123Label,
+IsDNS1123Subdomain, IsDNS1035Label); the tests cite them.
 """
 
 from __future__ import annotations
@@ -15,12 +17,31 @@ DNS_LABEL = (
     "a DNS-1123 label (lower-case letters, digits and '-', starting and ending "
     "with a letter or digit, at most 63 characters)"
 )
+DNS_1035_LABEL = (
+    "a DNS-1035 label (lower-case letters, digits and '-', starting with a letter "
+    "and ending with a letter or digit, at most 63 characters)"
+)
+DNS_SUBDOMAIN = (
+    "a DNS-1123 subdomain (DNS-1123 labels joined by dots, lower-case letters, digits, '-' and '.', "
+    "at most 253 characters)"
+)
 
-_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_DNS_LABEL_RE = re.compile(_LABEL)
+_DNS_1035_LABEL_RE = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
+_DNS_SUBDOMAIN_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
 def is_dns_label(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL_RE.fullmatch(value))
+
+
+def is_dns1035_label(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_1035_LABEL_RE.fullmatch(value))
+
+
+def is_dns_subdomain(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN_RE.fullmatch(value))
 
 
 def check_app_name(name: str) -> None:

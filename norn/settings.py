@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from norn.errors import UsageError
+from norn.names import DNS_LABEL, DNS_SUBDOMAIN, is_dns_label, is_dns_subdomain
 
 DEFAULTS = {
     "NORN_APPS_DIR": "~/projects",
@@ -67,8 +68,8 @@ class Settings:
         self, *, namespace: str | None = None, context: str | None = None, state_backend: str | None = None
     ) -> "Settings":
         changes = {}
-        if namespace:
-            changes["namespace"] = namespace
+        if namespace is not None:
+            changes["namespace"] = _checked_name("--namespace", namespace, NAMESPACE)
         if context:
             changes["context"] = context
         if state_backend:
@@ -130,6 +131,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             hint="set it to a whole number of 1 or more, such as 60",
         ) from None
 
+    for name, rule in _NAMED_SETTINGS.items():
+        _checked_name(f"{name}=", env.get(name, "").strip() or None, rule)  # unset: the default, valid
+
     state_dir = env.get("NORN_STATE_DIR", "").strip()
     return Settings(
         apps_dir=Path(get("NORN_APPS_DIR")).expanduser(),
@@ -152,6 +156,30 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         state_backend=backend,
         state_namespace=env.get("NORN_STATE_NAMESPACE", "").strip() or None,
         lock_seconds=lock_seconds,
+    )
+
+
+# Each name setting and the rule kube-apiserver applies to the object it names: a namespace's
+# name is a DNS-1123 label, a ConfigMap's and a Deployment's a DNS-1123 subdomain.
+NAMESPACE = (is_dns_label, "namespace name", DNS_LABEL)
+_NAMED_SETTINGS = {
+    "NORN_NAMESPACE": NAMESPACE,
+    "NORN_STATE_NAMESPACE": NAMESPACE,
+    "NORN_CLOUDFLARED_NAMESPACE": NAMESPACE,
+    "NORN_CLOUDFLARED_CONFIGMAP": (is_dns_subdomain, "ConfigMap name", DNS_SUBDOMAIN),
+    "NORN_CLOUDFLARED_DEPLOYMENT": (is_dns_subdomain, "Deployment name", DNS_SUBDOMAIN),
+}
+
+
+def _checked_name(where: str, value: str | None, rule: tuple) -> str | None:
+    """The value, or UsageError naming the flag or variable (`where`) and what the API server takes."""
+    valid, noun, wants = rule
+    if value is None or valid(value):
+        return value
+    shown = f"{where}{value!r}" if where.endswith("=") else f"{where} {value!r}"
+    raise UsageError(
+        f"{shown} is not a valid {noun}: it must be {wants}",
+        hint="the Kubernetes API server refuses any other name",
     )
 
 
