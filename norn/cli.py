@@ -525,8 +525,8 @@ def _confirm(yes: bool, question: str, what: str) -> None:
     if not sys.stdin.isatty():
         raise UsageError(f"{what} needs confirmation and there is no terminal to ask", hint="pass --yes to confirm")
     # Not typer.confirm: it turns Ctrl-C and Ctrl-D alike into "Aborted!" and exit 1.
-    _out(f"{question} [y/N]: ", nl=False, err=True)
-    try:
+    try:  # the prompt inside: a Ctrl-C as soon as it shows is still at the prompt
+        _out(f"{question} [y/N]: ", nl=False, err=True)
         answer = sys.stdin.readline()  # "" at Ctrl-D: not confirmed
     except KeyboardInterrupt:
         _out("", err=True)

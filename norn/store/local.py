@@ -112,16 +112,17 @@ class LocalStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            if _in_the_way(self.dir) is not None:
-                raise _unusable(self.dir, exc) from exc
+            if not os.access(self.dir, os.X_OK):  # the folder's fault: a file in its way, not ours to enter
+                raise _unusable(self.dir, exc, reading=True) from exc
             raise StateError(f"cannot read state file {path}: {exc.strerror}", hint=_corrupt_hint(path)) from exc
-        with os.fdopen(fd, "rb") as handle:
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise StateError(f"state file {path} is not a regular file", hint=_corrupt_hint(path))
-                data = handle.read(MAX_STATE_BYTES + 1)  # never more: a huge file is refused, not loaded
-            except OSError as exc:
-                raise StateError(f"cannot read state file {path}: {exc.strerror}", hint=_corrupt_hint(path)) from exc
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StateError(f"state file {path} is not a regular file", hint=_corrupt_hint(path))
+            data = _read_at_most(fd, MAX_STATE_BYTES + 1)  # never more: a huge file is refused, not loaded
+        except OSError as exc:
+            raise StateError(f"cannot read state file {path}: {exc.strerror}", hint=_corrupt_hint(path)) from exc
+        finally:
+            os.close(fd)
         if len(data) > MAX_STATE_BYTES:
             raise StateError(
                 f"state file {path} is over {MAX_STATE_BYTES // 1024} KiB; norn writes a few KiB",
@@ -192,6 +193,14 @@ def _parse(data: bytes, path: Path) -> ForgeState:
         return decode(data)
     except (ValueError, KeyError, TypeError) as exc:
         raise StateError(f"state file {path} cannot be read: {describe(exc)}", hint=_corrupt_hint(path)) from exc
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit and (chunk := os.read(fd, limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _in_the_way(directory: Path) -> Path | None:
