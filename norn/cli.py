@@ -73,7 +73,7 @@ class Exit:
     INTERRUPTED = 130
 
 
-class NotConfirmed(NornError):
+class InterruptedAtPrompt(NornError):
     """Ctrl-C at a confirmation prompt: nothing ran, so there is nothing to resume."""
 
     exit_code = Exit.INTERRUPTED
@@ -530,7 +530,7 @@ def _confirm(yes: bool, question: str, what: str) -> None:
         answer = sys.stdin.readline()  # "" at Ctrl-D: not confirmed
     except KeyboardInterrupt:
         _out("", err=True)
-        raise NotConfirmed("interrupted at the confirmation; nothing was changed") from None
+        raise InterruptedAtPrompt("interrupted at the confirmation; nothing was changed") from None
     if answer.strip().lower() not in ("y", "yes"):
         raise UsageError("not confirmed; nothing was changed")
 
