@@ -8,8 +8,9 @@ still holds what this store last read or wrote (its SHA-256), so a write from
 a stale read is refused rather than lost, as in the kubernetes backend.
 
 A folder norn cannot use (a file in its place, not writable, wrong owner) and
-a state file it cannot read are StateErrors naming the path and NORN_STATE_DIR,
-raised before the lock is held, so a run that cannot keep state changes nothing.
+a state file it cannot read are StateErrors naming the path (and NORN_STATE_DIR),
+found when the state is read or the lock taken: before any request, so a run
+that could not keep its state changes nothing.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class LocalStore:
             os.close(fd)
         if len(data) > MAX_STATE_BYTES:
             raise StateError(
-                f"state file {path} is over {MAX_STATE_BYTES // 1024} KiB; norn writes a few KiB",
+                f"state file {path} is over 1 MiB, the most a Secret holds; norn writes a few KiB",
                 hint=_corrupt_hint(path),
             )
         return data

@@ -120,6 +120,37 @@ def test_a_state_folder_of_another_user_exits_2_before_any_request(norn, cluster
     assert list(norn.state_dir.iterdir()) == []
 
 
+# Runs norn with the folder argv[1] a read-only tmpfs, in a mount namespace of its own (so the
+# mount is seen by nobody else and goes with the process); exits 77 without the privilege.
+READ_ONLY_MOUNT = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS, MS_RDONLY, MS_REC, MS_PRIVATE = 0x20000, 1, 0x4000, 1 << 18
+for ok in (lambda: libc.unshare(CLONE_NEWNS),
+           lambda: libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None),
+           lambda: libc.mount(b"tmpfs", os.fsencode(sys.argv[1]), b"tmpfs", MS_RDONLY, None)):
+    if ok() != 0:
+        sys.exit(77)
+os.execv(sys.executable, [sys.executable, "-m", "norn", *sys.argv[2:]])
+"""
+
+
+def test_a_state_folder_on_a_read_only_file_system_exits_2_before_any_request(norn, cluster):
+    """EROFS, as on a read-only mount or a container's read-only root: a real read-only tmpfs."""
+    norn.write_spec(WEB_SPEC)
+    norn.state_dir.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", READ_ONLY_MOUNT, str(norn.state_dir), "forge", "web"],
+        cwd=norn.cwd, env=norn.env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=STEP_TIMEOUT,
+    )
+    if done.returncode == 77:
+        pytest.skip("no privilege to mount a read-only tmpfs in a mount namespace")
+    from tests.integration.conftest import Run
+
+    assert_refused(Run(done.returncode, done.stdout, done.stderr), str(norn.state_dir), "NORN_STATE_DIR", "Read-only")
+    assert cluster.requests == []
+
+
 @pytest.mark.parametrize("mode", [0o755, 0o700])
 def test_a_forged_app_whose_state_folder_is_not_the_users_is_not_touched(norn, cluster, mode):
     """0755: the state reads and the lock file opens, but no new state could be saved; norn finds
@@ -189,7 +220,7 @@ def test_status_of_all_apps_names_the_state_file_it_cannot_read(norn):
     make_state(norn.state_dir / "web.json", "huge")
     run = norn("status")
     assert run.code == 2 and "Traceback" not in run.stderr
-    assert any(str(norn.state_dir / "web.json") in line and "1024 KiB" in line for line in error_lines(run.stderr))
+    assert any(str(norn.state_dir / "web.json") in line and "over 1 MiB" in line for line in error_lines(run.stderr))
 
 
 # --- Ctrl-C (and Ctrl-D) at the confirmation prompt ---------------------------------------------
