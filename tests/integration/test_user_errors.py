@@ -398,7 +398,8 @@ def test_a_deleted_current_folder_exits_2_with_one_line(norn, cluster, tmp_path,
     assert cluster.requests == []
 
 
-def test_an_app_folder_norn_may_not_read_exits_2_naming_it(norn, cluster):
+@pytest.mark.parametrize("args", [("forge", "web"), ("plan", "web"), ("validate", "web")])
+def test_an_app_folder_norn_may_not_read_exits_2_naming_it(norn, cluster, args):
     """An app folder of another user under NORN_APPS_DIR: finding the app by name reads
     every */infraspec.yaml, and one it may not read was a PermissionError traceback."""
     prefix = without_file_access_override()
@@ -407,8 +408,8 @@ def test_an_app_folder_norn_may_not_read_exits_2_naming_it(norn, cluster):
         os.chown(private, 65534, 65534)
     private.chmod(0o700)
     try:
-        run = run_as(prefix, norn, "forge", "web")
-        debug = run_as(prefix, norn, "forge", "web", "--debug")
+        run = run_as(prefix, norn, *args)
+        debug = run_as(prefix, norn, *args, "--debug")
     finally:
         private.chmod(0o755)
     assert_refused(run, str(private / "infraspec.yaml"), "Permission denied")
