@@ -73,6 +73,12 @@ class Exit:
     INTERRUPTED = 130
 
 
+class InterruptedAtPrompt(NornError):
+    """Ctrl-C at a confirmation prompt: nothing ran, so there is nothing to resume."""
+
+    exit_code = Exit.INTERRUPTED
+
+
 OutputOption = typer.Option(Output.text, "--output", "-o", help="text for people and CI logs, json for NDJSON events.")
 NamespaceOption = typer.Option(None, "--namespace", "-n", help="Namespace of the app's objects [env: NORN_NAMESPACE, default: default].")
 ContextOption = typer.Option(None, "--context", help="kubeconfig context to use [default: the current context].")
@@ -139,7 +145,7 @@ def forge(
         wait_seconds = _wait_seconds(timeout) if wait else None
         settings = _settings(namespace, context, state_backend)
         infraspec.check_app_name(app_name)
-        loaded, _path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
+        loaded, _path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
         infraspec.check_forgeable(loaded, _path)
         store = _store(settings)
         peek = store.load(app_name)
@@ -219,18 +225,18 @@ def status(
             check_app_name(app_name)
             state = _as_seen(store, store.load(app_name) or ForgeState(app_name))
             if output is Output.json:
-                typer.echo(json.dumps(render.status_json(state), indent=2))
+                _out(json.dumps(render.status_json(state), indent=2))
             else:
                 _show_status(state)
             return
         states, problems = store.list()
         states = [_as_seen(store, state) for state in states]
         if output is Output.json:
-            typer.echo(json.dumps(render.status_json(states), indent=2))
+            _out(json.dumps(render.status_json(states), indent=2))
         else:
             _show_status(states)
         for problem in problems:
-            typer.echo(f"error: {problem}", err=True)
+            _out(f"error: {problem}", err=True)
         if problems:
             raise typer.Exit(Exit.USAGE)
 
@@ -250,18 +256,18 @@ def validate(
         from norn import validation
 
         settings = _settings(None, None)
-        cwd = Path.cwd()
+        cwd = _cwd()
         if targets:
             results = [validation.check_arg(arg, settings.apps_dir, cwd) for arg in targets]
         else:
             results = [validation.check_file(path) for path in validation.default_targets(settings.apps_dir)]
         results = validation.with_conflicts(results, settings.apps_dir)
         if output is Output.json:
-            typer.echo(json.dumps([r.to_json() for r in results], indent=2))
+            _out(json.dumps([r.to_json() for r in results], indent=2))
         else:
             for result in results:
                 for line in validation.lines(result):
-                    typer.echo(line)
+                    _out(line)
         if not all(r.ok for r in results):
             raise typer.Exit(Exit.USAGE)
 
@@ -315,14 +321,14 @@ def migrate(
         source = open_store(settings, Backend.local.value if to is Backend.kubernetes else Backend.kubernetes.value)
         results = migration.migrate(source, migration.targets(settings, to.value), apps or None)
         if output is Output.json:
-            typer.echo(json.dumps([r.to_json() for r in results], indent=2))
+            _out(json.dumps([r.to_json() for r in results], indent=2))
         elif not results:
-            typer.echo(f"nothing to migrate: no state in {source.where()}")
+            _out(f"nothing to migrate: no state in {source.where()}")
         else:
             for result in results:
-                typer.echo(result.line())
+                _out(result.line())
             copied = sum(r.outcome == migration.COPIED for r in results)
-            typer.echo(f"copied {copied} of {len(results)} app{'s' if len(results) != 1 else ''}")
+            _out(f"copied {copied} of {len(results)} app{'s' if len(results) != 1 else ''}")
         if not all(r.ok for r in results):
             raise typer.Exit(Exit.STEP_FAILED)
 
@@ -351,7 +357,7 @@ def _plan_forge(
 
     settings = _settings(namespace, context, state_backend)
     infraspec.check_app_name(app_name)
-    loaded, path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=Path.cwd())
+    loaded, path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
     infraspec.check_forgeable(loaded, path)
     state = operations.current(_store(settings), app_name)
     look = planning.reader(_connector(settings))
@@ -385,16 +391,16 @@ def _status_live(app_name, settings, store, output) -> None:
         lives.append(drift.assess(state, spec, problem, observed, settings))
     if output is Output.json:
         documents = [{**state.to_status_json(), **found.to_json()} for state, found in zip(states, lives)]
-        typer.echo(json.dumps(documents[0] if app_name is not None else documents, indent=2))
+        _out(json.dumps(documents[0] if app_name is not None else documents, indent=2))
     elif app_name is not None:
         _show_status(states[0])
-        typer.echo("\n".join(views.live_lines(lives[0])))
+        _out("\n".join(views.live_lines(lives[0])))
     else:
         _show_status(states)
         for found in lives:
-            typer.echo("\n" + "\n".join(views.live_lines(found, title=found.app)))
+            _out("\n" + "\n".join(views.live_lines(found, title=found.app)))
     for problem in problems:
-        typer.echo(f"error: {problem}", err=True)
+        _out(f"error: {problem}", err=True)
     if problems:
         raise typer.Exit(Exit.USAGE)
 
@@ -405,7 +411,7 @@ def _spec_or_problem(app_name: str, settings):
     from norn.errors import SpecError
 
     try:
-        return infraspec.find_and_load(app_name, spec_path=None, apps_dir=settings.apps_dir, cwd=Path.cwd())[0], None
+        return infraspec.find_and_load(app_name, spec_path=None, apps_dir=settings.apps_dir, cwd=_cwd())[0], None
     except SpecError as exc:
         return None, exc.message
 
@@ -426,12 +432,12 @@ def _show_plan(found, output, server_settings) -> None:
     if server_settings is not None:
         planning.check_with_server(found, _connector(server_settings)())
     if output.value == "json":
-        typer.echo(json.dumps(found.to_json(), indent=2))
+        _out(json.dumps(found.to_json(), indent=2))
     elif output.value == "yaml":
-        typer.echo(views.plan_yaml(found), nl=False)
+        _out(views.plan_yaml(found), nl=False)
     else:
         for line in views.plan_lines(found):
-            typer.echo(line)
+            _out(line)
     if found.fails:
         raise typer.Exit(Exit.STEP_FAILED)
 
@@ -487,9 +493,9 @@ def _interruptible():
 @contextmanager
 def _sink(output: Output):
     """The event sink for this output, closed (live view stopped) before any error is printed."""
-    from norn.render import make_sink
+    from norn.render import Guarded, make_sink
 
-    sink = make_sink(output.value)
+    sink = Guarded(make_sink(output.value), sys.stdout)
     try:
         yield sink
     finally:
@@ -506,9 +512,12 @@ def _show_status(shown) -> None:
     if sys.stdout.isatty():
         from rich.console import Console
 
-        (render.render_status_table if table else render.render_status)(shown, Console())
+        try:
+            (render.render_status_table if table else render.render_status)(shown, Console())
+        except OSError:
+            render.discard(sys.stdout)
     else:
-        typer.echo("\n".join(render.status_table_lines(shown) if table else render.status_lines(shown)))
+        _out("\n".join(render.status_table_lines(shown) if table else render.status_lines(shown)))
 
 
 def _confirm(yes: bool, question: str, what: str) -> None:
@@ -516,13 +525,40 @@ def _confirm(yes: bool, question: str, what: str) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{what} needs confirmation and there is no terminal to ask", hint="pass --yes to confirm")
-    if not typer.confirm(question, default=False, err=True):
+    # Not typer.confirm: it turns Ctrl-C and Ctrl-D alike into "Aborted!" and exit 1.
+    try:  # the prompt inside: a Ctrl-C as soon as it shows is still at the prompt
+        _out(f"{question} [y/N]: ", nl=False, err=True)
+        answer = sys.stdin.readline()  # "" at Ctrl-D: not confirmed
+    except KeyboardInterrupt:
+        _out("", err=True)
+        raise InterruptedAtPrompt("interrupted at the confirmation; nothing was changed") from None
+    if answer.strip().lower() not in ("y", "yes"):
         raise UsageError("not confirmed; nothing was changed")
+
+
+def _out(text: str, nl: bool = True, err: bool = False) -> None:
+    """Print; when the reader has gone (a closed pipe: norn status | head -1) the output is
+    dropped, and the command goes on to the outcome and exit code it would have had."""
+    try:
+        typer.echo(text, nl=nl, err=err)
+    except OSError:
+        from norn.render import discard
+
+        discard(sys.stderr if err else sys.stdout)
+
+
+def _cwd() -> Path:
+    try:
+        return Path.cwd()
+    except OSError as exc:  # the shell's folder was deleted or moved away
+        raise UsageError(
+            f"the current folder cannot be used: {exc.strerror}", hint="cd to a folder that exists, then rerun"
+        ) from exc
 
 
 def _report(outcome, output: Output) -> None:
     if not outcome.ran and outcome.message:
-        typer.echo(outcome.message, err=output is Output.json)
+        _out(outcome.message, err=output is Output.json)
 
 
 class _handled:
@@ -538,22 +574,33 @@ class _handled:
         if exc is None or isinstance(exc, (typer.Exit, typer.Abort, SystemExit)):
             return False
         if isinstance(exc, KeyboardInterrupt):
-            typer.echo("interrupted; rerun the same command to resume", err=True)
+            _out("interrupted; rerun the same command to resume", err=True)
             raise typer.Exit(Exit.INTERRUPTED)
-        if not isinstance(exc, NornError):
+        error = _as_norn_error(exc)
+        if error is None:
             return False  # a bug: let the traceback show
         if self.debug:
             import traceback
 
             traceback.print_exception(exc)
-        if isinstance(exc, StepFailed):
+        if isinstance(error, StepFailed):
             # The events already told the story; add how to go on.
-            typer.echo(f"hint: fix the cause, then rerun the same command to resume from {exc.step}", err=True)
+            _out(f"hint: fix the cause, then rerun the same command to resume from {error.step}", err=True)
         else:
-            typer.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                typer.echo(f"hint: {exc.hint}", err=True)
-        raise typer.Exit(exc.exit_code)
+            _out(f"error: {error.message}", err=True)
+            if error.hint:
+                _out(f"hint: {error.hint}", err=True)
+        raise typer.Exit(error.exit_code)
+
+
+def _as_norn_error(exc: BaseException) -> NornError | None:
+    """The error as norn reports it; None for a bug. A file or folder of the user's that the
+    system refuses (an app folder norn may not read, say) is bad input, not a bug."""
+    if isinstance(exc, NornError):
+        return exc
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return UsageError(f"{exc.filename}: {exc.strerror or exc}", hint="check its owner and mode, or move it away")
+    return None
 
 
 def main() -> None:

@@ -6,6 +6,11 @@ The lock is an flock on ``<app>.lock``: the kernel frees it when the holder
 dies, so a killed run never blocks the app. A save first checks that the file
 still holds what this store last read or wrote (its SHA-256), so a write from
 a stale read is refused rather than lost, as in the kubernetes backend.
+
+A folder norn cannot use (a file in its place, not writable, wrong owner) and
+a state file it cannot read are StateErrors naming the path (and NORN_STATE_DIR),
+found when the state is read or the lock taken: before any request, so a run
+that could not keep its state changes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,6 +32,9 @@ from norn.state import ForgeState
 from norn.store import decode, describe, encode
 
 HOLDER_WAIT_SECONDS = 1.0  # how long a second run waits for the holder to say who it is
+# The most a Secret holds (kube-apiserver's ValidateSecret: MaxSecretSize, 1 MiB), so the most
+# a state can be and still move to the kubernetes backend; norn writes a few KiB.
+MAX_STATE_BYTES = 1024 * 1024
 
 
 class LocalStore:
@@ -40,7 +49,20 @@ class LocalStore:
         return self.dir / f"{app}.json"
 
     def _ensure_dir(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise _unusable(self.dir, exc) from exc
+
+    def _check_writable(self) -> None:
+        """Create and remove a file, as a save will: found now, before any request, not after a step ran."""
+        self._ensure_dir()
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=self.dir)
+        except OSError as exc:
+            raise _unusable(self.dir, exc) from exc
+        os.close(fd)
+        _remove_quietly(probe)
 
     def load(self, app: str) -> ForgeState | None:
         path = self._path(app)
@@ -64,7 +86,10 @@ class LocalStore:
                 hint=f"another norn run wrote it; see norn status {state.app}, then rerun",
             )
         data = encode(state)
-        fd, tmp = tempfile.mkstemp(prefix=f".{state.app}.", suffix=".tmp", dir=self.dir)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{state.app}.", suffix=".tmp", dir=self.dir)
+        except OSError as exc:
+            raise _unusable(self.dir, exc) from exc
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "wb") as handle:
@@ -72,31 +97,59 @@ class LocalStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             _remove_quietly(tmp)
+            if isinstance(exc, OSError):
+                raise _unusable(self.dir, exc) from exc
             raise
         _fsync_dir(self.dir)
         self._seen[state.app] = _digest(data)
 
-    @staticmethod
-    def _read(path: Path) -> bytes | None:
+    def _read(self, path: Path) -> bytes | None:
+        """The file's bytes, None when there is none; a StateError for anything norn would not write."""
         try:
-            return path.read_bytes()
+            # O_NONBLOCK: a FIFO in the file's place is refused below instead of blocking the open.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StateError(f"cannot read state file {path}: {exc.strerror}") from exc
+            if not os.access(self.dir, os.X_OK):  # the folder's fault: a file in its way, not ours to enter
+                raise _unusable(self.dir, exc, reading=True) from exc
+            raise StateError(f"cannot read state file {path}: {exc.strerror}", hint=_corrupt_hint(path)) from exc
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StateError(f"state file {path} is not a regular file", hint=_corrupt_hint(path))
+            data = _read_at_most(fd, MAX_STATE_BYTES + 1)  # never more: a huge file is refused, not loaded
+        except OSError as exc:
+            raise StateError(f"cannot read state file {path}: {exc.strerror}", hint=_corrupt_hint(path)) from exc
+        finally:
+            os.close(fd)
+        if len(data) > MAX_STATE_BYTES:
+            raise StateError(
+                f"state file {path} is over 1 MiB, the most a Secret holds; norn writes a few KiB",
+                hint=_corrupt_hint(path),
+            )
+        return data
 
     def list(self) -> tuple[list[ForgeState], list[str]]:
         states: list[ForgeState] = []
         problems: list[str] = []
-        if not self.dir.is_dir():
-            return states, problems
-        for path in sorted(self.dir.glob("*.json")):
+        try:
+            names = sorted(entry.name for entry in os.scandir(self.dir))
+        except FileNotFoundError:
+            return states, problems  # nothing forged yet
+        except OSError as exc:
+            raise _unusable(self.dir, exc, reading=True) from exc
+        for name in names:
+            if name.startswith(".") or not name.endswith(".json"):
+                continue
+            path = self.dir / name
             try:
-                states.append(_parse(path.read_bytes(), path))
-            except (StateError, OSError) as exc:
-                problems.append(getattr(exc, "message", str(exc)))
+                data = self._read(path)
+                if data is not None:  # else removed since the listing
+                    states.append(_parse(data, path))
+            except StateError as exc:
+                problems.append(exc.message)
         return states, problems
 
     def is_running(self, app: str) -> bool:
@@ -110,9 +163,14 @@ class LocalStore:
 
     @contextmanager
     def lock(self, app: str) -> Iterator[None]:
-        self._ensure_dir()
+        self._check_writable()
         path = self.dir / f"{app}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateError(
+                f"cannot open the lock file {path}: {exc.strerror}", hint=f"move it away (mv {path} {path}.bad)"
+            ) from exc
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -136,6 +194,38 @@ def _parse(data: bytes, path: Path) -> ForgeState:
         return decode(data)
     except (ValueError, KeyError, TypeError) as exc:
         raise StateError(f"state file {path} cannot be read: {describe(exc)}", hint=_corrupt_hint(path)) from exc
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit and (chunk := os.read(fd, limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _in_the_way(directory: Path) -> Path | None:
+    """The file standing where the folder or one of its parents should be, if any."""
+    for path in (directory, *directory.parents):
+        if os.path.lexists(path):
+            return None if os.path.isdir(path) else path
+    return None
+
+
+def _unusable(directory: Path, exc: OSError, reading: bool = False) -> StateError:
+    """One line on why the state folder cannot be used, naming the setting that chose it and what to do."""
+    blocker = _in_the_way(directory)
+    if blocker is not None:
+        where = "is a file" if blocker == directory else f"is under {blocker}, which is a file"
+        return StateError(
+            f"state folder {directory} (NORN_STATE_DIR) {where}, not a folder",
+            hint="set NORN_STATE_DIR to a folder, or move that file away",
+        )
+    verb = "read" if reading else "written"
+    return StateError(
+        f"state folder {directory} (NORN_STATE_DIR) cannot be {verb}: {exc.strerror or exc}",
+        hint="set NORN_STATE_DIR to a folder you own and can write, or make this one yours (chown, chmod u+rwx)",
+    )
 
 
 def _digest(data: bytes) -> str:
