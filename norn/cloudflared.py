@@ -10,9 +10,12 @@ JSON: norn fixes the level with ``--loglevel info`` and reads both formats.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -97,7 +100,13 @@ def _run(
     """Run cloudflared; returns its output (stdout alone with ``keep_stdout``), or raises StepError."""
     try:
         done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=timeout
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            preexec_fn=_dies_with_norn(),
         )
     except subprocess.TimeoutExpired:
         raise StepError(
@@ -113,6 +122,30 @@ def _run(
         what = failed or f"cloudflared exited {done.returncode}"
         raise StepError(f"{what}: {output or 'no output'}", hint=hint(output))
     return done.stdout if keep_stdout else output
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _dies_with_norn() -> Callable[[], None] | None:
+    """A preexec_fn that has Linux SIGKILL the child when norn dies, even by SIGKILL; None elsewhere.
+
+    Without it a killed norn leaves cloudflared running, possibly still creating a route nobody
+    records. libc is looked up here, in the parent: loading a library between fork and exec can
+    deadlock.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only when cloudflared runs: norn --help stays quick
+
+    prctl, parent = ctypes.CDLL(None, use_errno=True).prctl, os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # norn died before prctl: nobody would signal us
+            os._exit(1)
+
+    return in_child
 
 
 def _hint(output: str, hostname: str) -> str | None:
