@@ -10,6 +10,8 @@ import subprocess
 
 import pytest
 
+from tests.unit.cloudflared_rules import ROWS, service
+
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -327,3 +329,45 @@ def test_a_tunnel_uuid_is_taken_as_is(cloudflared_bin):
 def test_tunnel_info_of_an_unknown_name_fails(cloudflared_bin):
     done = cloudflared("tunnel", "info", "--output", "json", "nope")
     assert done.returncode == 1 and "nope is neither the ID nor the name" in done.stderr
+
+
+# --- ingress validate applies cloudflared's rules ------------------------------------------
+# The same table norn's check is held to (tests/unit/cloudflared_rules.py, one row per rule of cloudflared's
+# source, cited there); the stand-in implements the rules separately, in tests/bin/standin/ingress.py.
+
+
+@pytest.mark.parametrize(("text", "accepted", "source"), [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
+def test_ingress_validate_agrees_with_cloudflared(cloudflared_bin, tmp_path, text, accepted, source):
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    done = cloudflared("tunnel", "--config", str(config), "ingress", "validate")
+    said_ok = done.returncode == 0 and done.stdout.endswith("\nOK\n")
+    assert said_ok == accepted, f"{source}: {done.stdout} {done.stderr}"
+
+
+def test_ingress_validate_says_why_as_cloudflared_does(cloudflared_bin, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(service("helloworld"))
+    done = cloudflared("tunnel", "--config", str(config), "ingress", "validate")
+    assert (done.returncode, done.stdout) == (1, f"Validating rules from {config}\n")
+    assert done.stderr == (
+        "Validation failed: helloworld is an invalid address, please make sure it has a scheme and a hostname\n"
+    )
+
+
+def test_ingress_validate_refuses_a_repeated_key_while_reading_the_file(cloudflared_bin, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("tunnel: a\ntunnel: b\n" + service("http://app:80"))
+    done = cloudflared("tunnel", "--config", str(config), "ingress", "validate")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"error parsing YAML in config file at {config}: yaml: unmarshal errors:")
+    assert 'line 2: mapping key "tunnel" already defined at line 1' in done.stderr
+
+
+def test_ingress_validate_warns_about_unknown_rule_keys_and_says_no_ok(cloudflared_bin, tmp_path):
+    # config/configuration.go ReadConfigFile decodes again with KnownFields(true); ingress_subcommands.go prints
+    # the warning instead of OK.
+    config = tmp_path / "config.yaml"
+    config.write_text(service("http://app:80", hostnme="x"))
+    done = cloudflared("tunnel", "--config", str(config), "ingress", "validate")
+    assert done.returncode == 0 and "Warning: unused keys detected" in done.stdout and "OK" not in done.stdout
