@@ -226,6 +226,7 @@ def _go_split_host_port(hostport: str) -> bool:
     return "[" not in hostport[start:] and "]" not in hostport[end_at:]
 
 
+_USERINFO = set("-._:~!$&'()*+,;=%@")  # net/url validUserinfo, besides ASCII letters and digits
 _HOST_PUNCTUATION = set("!$&'()*+,;=:[]<>\"-_.~")  # net/url shouldEscape(c, encodeHost) is false for these
 
 
@@ -247,7 +248,7 @@ def _go_url_parse(raw: str) -> tuple[str, str, str, str | None]:
         return scheme, "", rest, None  # opaque, or a path without a host
     authority, slash, path = rest[2:].partition("/")
     userinfo, at, host = authority.rpartition("@")
-    if at and (not all(c.isascii() and c.isalnum() or c in "-._:~!$&'()*+,;=%@" for c in userinfo) or _bad_escape(userinfo)):
+    if at and (not all(c in _USERINFO or c.isascii() and c.isalnum() for c in userinfo) or _bad_escape(userinfo)):
         return "", "", "", "invalid userinfo"
     hostname, error = _go_host(host)
     if error is None and _bad_escape(path):

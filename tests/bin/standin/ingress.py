@@ -99,11 +99,13 @@ def read_config(text: str) -> tuple[list, bool, list[str]]:
     global_bastion = boolean(global_origin.get("bastionMode"))
     listed = top.get("ingress")
     if not null(listed) and not isinstance(listed, yaml.SequenceNode):
-        raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal {kind(listed)} into []config.UnvalidatedIngressRule")
+        into = "[]config.UnvalidatedIngressRule"
+        raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal {kind(listed)} into {into}")
     rules, unused = [], []
     for item in [] if null(listed) else listed.value:
         rule = fields(item, "config.UnvalidatedIngressRule")
-        unused += [f"field {name} not found in type config.UnvalidatedIngressRule" for name in rule if name not in RULE_FIELDS]
+        unknown = [name for name in rule if name not in RULE_FIELDS]
+        unused += [f"field {name} not found in type config.UnvalidatedIngressRule" for name in unknown]
         origin = fields(rule.get("originRequest"), "config.OriginRequestConfig")
         access = fields(origin.get("access"), "config.AccessConfig")
         aud = access.get("audTag")
@@ -268,7 +270,9 @@ TOKEN = re.compile(
 )
 SIMPLE_ESCAPES = set("AbBzdDsSwWafnrtv")
 POSIX_NAMES = "alnum alpha ascii blank cntrl digit graph lower print punct space upper word xdigit".split()
-CATEGORIES = set("C Cc Cf Cn Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs".split())
+CATEGORIES = set(
+    "C Cc Cf Cn Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs".split()
+)
 
 
 def go_regexp_error(pattern: str) -> str | None:
@@ -347,13 +351,14 @@ class GoPattern:
     def group(self, at: int) -> int:
         text = self.text
         named = re.compile(r"\(\?P?<([^>]*)>").match(text, at)
-        if named and (text.startswith("(?P<", at) and len(text) - at > 4 or text.startswith("(?<", at) and len(text) - at > 3):
+        capture = text.startswith("(?P<", at) and len(text) - at > 4 or text.startswith("(?<", at) and len(text) - at > 3
+        if named and capture:
             if not re.fullmatch(r"[A-Za-z0-9_]+", named.group(1)):
                 raise ValueError(f"invalid named capture: `{named.group()}`")
             self.groups.append([])
             self.operand = False
             return named.end()
-        if (text.startswith("(?P<", at) and len(text) - at > 4) or (text.startswith("(?<", at) and len(text) - at > 3):
+        if capture:
             raise ValueError(f"invalid named capture: `{text[at:]}`")
         if not text.startswith("(?", at):
             self.groups.append([])
