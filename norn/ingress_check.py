@@ -13,6 +13,7 @@ them. cloudflared stops at its first error, so norn reports one problem.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 import yaml
@@ -45,7 +46,8 @@ def _check(config_text: str) -> None:
     if root is not None and not _is_null(root) and not isinstance(root, yaml.MappingNode):
         raise Refused("it is not a YAML mapping")
     top = _mapping(root)
-    defaults_bastion = _bastion_mode(top.get("originRequest"), "originRequest")
+    defaults = _origin_request(top.get("originRequest"), "originRequest")
+    defaults_bastion = _yaml_bool(defaults.get("bastionMode"), "originRequest.bastionMode")
     rules = top.get("ingress")
     if rules is not None and not _is_null(rules) and not isinstance(rules, yaml.SequenceNode):
         raise Refused("`ingress` is not a list of rules")
@@ -61,12 +63,14 @@ def _check_rule(node: yaml.Node, n: int, total: int, defaults_bastion: bool) -> 
         raise Refused(f"rule {n} is not a mapping of hostname, path, service")
     fields = _mapping(node)
     hostname, path, service = (_text(fields.get(key), f"rule {n}: {key}") for key in ("hostname", "path", "service"))
-    origin = fields.get("originRequest")
-    bastion = _bastion_mode(origin, f"rule {n}: originRequest")
+    origin = _origin_request(fields.get("originRequest"), f"rule {n}: originRequest")
+    bastion = _yaml_bool(origin.get("bastionMode"), f"rule {n}: originRequest.bastionMode")
     problem = service_problem(service, bastion=bastion or defaults_bastion)
     if problem:
         raise Refused(f"rule {n}: {problem}")
-    _check_access(_mapping(origin).get("access"), n)
+    if service == "socks-proxy" and not bastion:
+        _check_ip_rules(origin.get("ipRules"), n)
+    _check_access(origin.get("access"), n)
     problem = hostname_problem(hostname, path, n, total)
     if problem:
         raise Refused(problem)
@@ -159,13 +163,112 @@ def _text(node: yaml.Node | None, what: str) -> str:
     return node.value
 
 
-def _bastion_mode(origin: yaml.Node | None, what: str) -> bool:
-    """originRequest.bastionMode (a *bool); originRequest must be a mapping."""
-    if origin is None or _is_null(origin):
-        return False
-    if not isinstance(origin, yaml.MappingNode):
+_ORIGIN_FIELDS = {  # config/configuration.go OriginRequestConfig: the Go type of each field
+    **dict.fromkeys(("connectTimeout", "tlsTimeout", "tcpKeepAlive", "keepAliveTimeout"), "duration"),
+    **dict.fromkeys(
+        ("noHappyEyeballs", "matchSNItoHost", "noTLSVerify", "disableChunkedEncoding", "bastionMode", "http2Origin"),
+        "bool",
+    ),
+    "keepAliveConnections": "int",
+    "proxyPort": "uint",
+    **dict.fromkeys(("httpHostHeader", "originServerName", "caPool", "proxyAddress", "proxyType"), "string"),
+}
+
+
+def _origin_request(node: yaml.Node | None, what: str) -> dict[str, yaml.Node]:
+    """An originRequest mapping whose fields yaml.v3 can decode into their Go types; its fields."""
+    if node is None or _is_null(node):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
         raise Refused(f"{what} is not a mapping")
-    return _yaml_bool(_mapping(origin).get("bastionMode"), f"{what}: bastionMode")
+    fields = _mapping(node)
+    for key, value in fields.items():
+        kind = _ORIGIN_FIELDS.get(key)
+        where = f"{what}.{key}"
+        if kind == "duration":
+            _duration(value, where)
+        elif kind == "bool":
+            _yaml_bool(value, where)
+        elif kind in ("int", "uint"):
+            _integer(value, where, unsigned=kind == "uint")
+        elif kind == "string":
+            _text(value, where)
+    _ip_rules(fields.get("ipRules"), f"{what}.ipRules")
+    _access_fields(fields.get("access"), f"{what}.access")
+    return fields
+
+
+_INT_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_DURATION = re.compile(r"[-+]?(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)")
+_UNIT_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+
+
+def _duration(node: yaml.Node, what: str) -> None:
+    """A time.Duration: yaml.v3 takes only a string time.ParseDuration reads ("30s", "1m30s"), never a number."""
+    if _is_null(node):
+        return
+    number = isinstance(node, yaml.ScalarNode) and node.style is None and node.tag in _INT_TAGS
+    if not isinstance(node, yaml.ScalarNode) or number or not _DURATION.fullmatch(node.value):
+        raise Refused(f"{what} {getattr(node, 'value', '')!r} is not a duration such as 30s or 1m30s")
+    parts = re.findall(r"([0-9.]+)(ns|us|µs|μs|ms|s|m|h)", node.value)
+    if sum(float(amount) * _UNIT_NS[unit] for amount, unit in parts) > 2**63 - 1:
+        raise Refused(f"{what} {node.value!r} is longer than a Go duration can be")
+
+
+def _integer(node: yaml.Node, what: str, *, unsigned: bool) -> None:
+    """An int or uint field: a plain YAML number (yaml.v3 truncates a float); a quoted one is a string."""
+    if _is_null(node):
+        return
+    number = isinstance(node, yaml.ScalarNode) and node.style is None and node.tag in _INT_TAGS
+    if not number or ":" in node.value or (unsigned and node.value.startswith("-")):
+        raise Refused(f"{what} {getattr(node, 'value', '')!r} is not a{' non-negative' if unsigned else 'n'} integer")
+
+
+def _ip_rules(node: yaml.Node | None, what: str) -> list[tuple[str | None, list[int]]]:
+    """ipRules: a list of {prefix: string, ports: [int], allow: bool}; (prefix or None, ports) of each."""
+    if node is None or _is_null(node):
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        raise Refused(f"{what} is not a list")
+    found = []
+    for item in node.value:
+        if not _is_null(item) and not isinstance(item, yaml.MappingNode):
+            raise Refused(f"{what}: an item is not a mapping of prefix, ports, allow")
+        fields = _mapping(item)
+        prefix = fields.get("prefix")
+        _yaml_bool(fields.get("allow"), f"{what}.allow")
+        ports = fields.get("ports")
+        if ports is not None and not _is_null(ports) and not isinstance(ports, yaml.SequenceNode):
+            raise Refused(f"{what}.ports is not a list")
+        for port in [] if ports is None or _is_null(ports) else ports.value:
+            _integer(port, f"{what}.ports", unsigned=False)
+        numbers = [int(float(p.value)) for p in ([] if ports is None or _is_null(ports) else ports.value)]
+        found.append((None if prefix is None or _is_null(prefix) else _text(prefix, f"{what}.prefix"), numbers))
+    return found
+
+
+def _check_ip_rules(node: yaml.Node | None, n: int) -> None:
+    """ipaccess.NewRuleByCIDR for a socks-proxy rule: a CIDR prefix, ports from 1 to 65535."""
+    for prefix, ports in _ip_rules(node, f"rule {n}: originRequest.ipRules"):
+        if not prefix:
+            raise Refused(f"rule {n}: unable to create ip rule for socks-proxy: no prefix provided")
+        if not _go_cidr(prefix):
+            raise Refused(f"rule {n}: unable to create ip rule for socks-proxy: unable to parse cidr: {prefix}")
+        bad = next((port for port in ports if not 1 <= port <= 65535), None)
+        if bad is not None:
+            raise Refused(f"rule {n}: unable to create ip rule for socks-proxy: invalid port {bad}, 1 to 65535")
+
+
+def _go_cidr(text: str) -> bool:
+    """net.ParseCIDR: an IPv4 or IPv6 address, `/`, a decimal prefix length that fits."""
+    address, slash, length = text.partition("/")
+    if not slash or not re.fullmatch(r"[0-9]+", length):
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return int(length) <= ip.max_prefixlen
 
 
 def _yaml_bool(node: yaml.Node | None, what: str) -> bool:
@@ -187,10 +290,26 @@ _WORDS = {  # yaml.v3 decode.go scalar(), case reflect.Bool: "compatibility with
 }
 
 
+def _access_fields(node: yaml.Node | None, what: str) -> None:
+    """AccessConfig: required bool, teamName and environment strings, audTag a list of strings."""
+    if node is None or _is_null(node):
+        return
+    if not isinstance(node, yaml.MappingNode):
+        raise Refused(f"{what} is not a mapping")
+    fields = _mapping(node)
+    _yaml_bool(fields.get("required"), f"{what}.required")
+    for key in ("teamName", "environment"):
+        _text(fields.get(key), f"{what}.{key}")
+    aud = fields.get("audTag")
+    if aud is not None and not _is_null(aud):
+        if not isinstance(aud, yaml.SequenceNode):
+            raise Refused(f"{what}.audTag is not a list")
+        for tag in aud.value:
+            _text(tag, f"{what}.audTag")
+
+
 def _check_access(node: yaml.Node | None, n: int) -> None:
     """validateAccessConfiguration: a required access check with an audTag needs a teamName."""
-    if node is not None and not _is_null(node) and not isinstance(node, yaml.MappingNode):
-        raise Refused(f"rule {n}: originRequest.access is not a mapping")
     access = _mapping(node)
     required = _yaml_bool(access.get("required"), f"rule {n}: originRequest.access.required")
     team = _text(access.get("teamName"), f"rule {n}: originRequest.access.teamName")

@@ -10,6 +10,9 @@ stand-in cloudflared), which implement the rules separately. Sources, in github.
            hello_world / hello-world (origin_service.go), socks-proxy, bastion or bastionMode, else url.Parse with
            a scheme and a hostname and no path
   ACCESS   ingress/ingress.go validateAccessConfiguration
+  ORIGIN   config/configuration.go OriginRequestConfig: the Go type of each field (CustomDuration.UnmarshalYAML
+           decodes a time.Duration: yaml.v3 takes only a string time.ParseDuration reads, never a number; int and
+           uint take plain numbers); ipaccess/access.go NewRuleByCIDR for a socks-proxy rule's ipRules
   HOST     ingress/ingress.go validateHostname: net.SplitHostPort must fail, `*` only at index 0, only the last rule
            is a catch-all (hostname "" or "*" and no path)
   URL      Go net/url Parse: getScheme, parseAuthority, parseHost (validOptionalPort, IPv6 literal only in brackets
@@ -157,6 +160,39 @@ ROWS = [
                                      originRequest=Raw("{access: {required: true, teamName: t, audTag: [x]}}")), ACCEPT,
      "ACCESS"),
     ("access-not-required", service("http://app:80", originRequest=Raw("{access: {audTag: [x]}}")), ACCEPT, "ACCESS"),
+    # --- originRequest field types (ORIGIN), per rule and global
+    ("origin-duration", service("http://app:80", originRequest=Raw("{connectTimeout: 30s}")), ACCEPT, "ORIGIN"),
+    ("origin-duration-compound", service("http://app:80", originRequest=Raw("{tlsTimeout: 1m30.5s}")), ACCEPT, "ORIGIN"),
+    ("origin-duration-number", service("http://app:80", originRequest=Raw("{connectTimeout: 30}")), REFUSE,
+     "ORIGIN: yaml.v3 refuses a number for a time.Duration"),
+    ("origin-duration-no-unit", service("http://app:80", originRequest=Raw("{connectTimeout: '30'}")), REFUSE,
+     "ORIGIN time.ParseDuration: missing unit"),
+    ("origin-duration-quoted-zero", service("http://app:80", originRequest=Raw("{connectTimeout: '0'}")), ACCEPT,
+     "ORIGIN time.ParseDuration(\"0\")"),
+    ("origin-duration-words", service("http://app:80", originRequest=Raw("{keepAliveTimeout: 30 seconds}")), REFUSE,
+     "ORIGIN time.ParseDuration: unknown unit"),
+    ("origin-global-duration-number", "originRequest:\n  connectTimeout: 10\n" + service("http://app:80"), REFUSE,
+     "ORIGIN, global originRequest"),
+    ("origin-int", service("http://app:80", originRequest=Raw("{keepAliveConnections: 100}")), ACCEPT, "ORIGIN"),
+    ("origin-int-quoted", service("http://app:80", originRequest=Raw("{keepAliveConnections: '100'}")), REFUSE,
+     "ORIGIN: a quoted number is a string"),
+    ("origin-uint-negative", service("http://app:80", originRequest=Raw("{proxyPort: -1}")), REFUSE, "ORIGIN uint"),
+    ("origin-bool-word", service("http://app:80", originRequest=Raw("{noTLSVerify: yes}")), ACCEPT, "YAMLV3 bool words"),
+    ("origin-bool-other", service("http://app:80", originRequest=Raw("{noTLSVerify: maybe}")), REFUSE, "YAMLV3 bool"),
+    ("origin-string-a-list", service("http://app:80", originRequest=Raw("{httpHostHeader: [a]}")), REFUSE,
+     "YAMLV3 !!seq into string"),
+    ("origin-not-a-mapping", service("http://app:80", originRequest=Raw("[a]")), REFUSE,
+     "YAMLV3 !!seq into OriginRequestConfig"),
+    ("socks-ip-rule", service("socks-proxy", originRequest=Raw("{ipRules: [{prefix: 10.0.0.0/8, ports: [80], allow: true}]}")),
+     ACCEPT, "SERVICE socks-proxy, NewRuleByCIDR"),
+    ("socks-ip-rule-no-prefix", service("socks-proxy", originRequest=Raw("{ipRules: [{ports: [80]}]}")), REFUSE,
+     "NewRuleByCIDR: no prefix provided"),
+    ("socks-ip-rule-not-cidr", service("socks-proxy", originRequest=Raw("{ipRules: [{prefix: 10.0.0.1}]}")), REFUSE,
+     "NewRuleByCIDR: net.ParseCIDR needs a length"),
+    ("socks-ip-rule-bad-port", service("socks-proxy", originRequest=Raw("{ipRules: [{prefix: '::/0', ports: [70000]}]}")),
+     REFUSE, "ipaccess Rule.Validate: ports 1-65535"),
+    ("ip-rule-checked-only-for-socks", service("http://app:80", originRequest=Raw("{ipRules: [{prefix: nope}]}")),
+     ACCEPT, "SERVICE: only the socks-proxy branch builds ip rules"),
     # --- paths: Go's RE2 syntax, not Python's
     ("path-plain", path("^/api/.*$"), ACCEPT, "REGEXP"),
     ("path-lookahead", path("^/(?=api)"), REFUSE, "REGEXP parsePerlFlags: `(?=` invalid Perl syntax"),

@@ -95,7 +95,7 @@ def read_config(text: str) -> tuple[list, bool, list[str]]:
     """(rules as (hostname, path, service, bastion, access), global bastionMode, unused keys)."""
     root = decode(text)
     top = fields(root, "config.configFileSettings")
-    global_origin = fields(top.get("originRequest"), "config.OriginRequestConfig")
+    global_origin = origin_request(top.get("originRequest"))
     global_bastion = boolean(global_origin.get("bastionMode"))
     listed = top.get("ingress")
     if not null(listed) and not isinstance(listed, yaml.SequenceNode):
@@ -106,14 +106,89 @@ def read_config(text: str) -> tuple[list, bool, list[str]]:
         rule = fields(item, "config.UnvalidatedIngressRule")
         unknown = [name for name in rule if name not in RULE_FIELDS]
         unused += [f"field {name} not found in type config.UnvalidatedIngressRule" for name in unknown]
-        origin = fields(rule.get("originRequest"), "config.OriginRequestConfig")
+        origin = origin_request(rule.get("originRequest"))
         access = fields(origin.get("access"), "config.AccessConfig")
         aud = access.get("audTag")
         access_rule = (boolean(access.get("required")), string(access.get("teamName")),
                        isinstance(aud, yaml.SequenceNode) and len(aud.value) > 0)
         rules.append((string(rule.get("hostname")), string(rule.get("path")), string(rule.get("service")),
-                      boolean(origin.get("bastionMode")), access_rule))
+                      boolean(origin.get("bastionMode")), access_rule, ip_rules(origin.get("ipRules"))))
     return rules, global_bastion, unused
+
+
+DURATIONS = ("connectTimeout", "tlsTimeout", "tcpKeepAlive", "keepAliveTimeout")
+BOOLS = ("noHappyEyeballs", "matchSNItoHost", "noTLSVerify", "disableChunkedEncoding", "bastionMode", "http2Origin")
+STRINGS = ("httpHostHeader", "originServerName", "caPool", "proxyAddress", "proxyType")
+GO_DURATION = re.compile(r"[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)")
+
+
+def origin_request(node) -> dict:
+    """config.OriginRequestConfig decoded field by field into its Go types."""
+    origin = fields(node, "config.OriginRequestConfig")
+    for name, value in origin.items():
+        if name in DURATIONS:
+            duration(value)
+        elif name in BOOLS:
+            boolean(value)
+        elif name == "keepAliveConnections":
+            whole_number(value, signed=True)
+        elif name == "proxyPort":
+            whole_number(value, signed=False)
+        elif name in STRINGS:
+            string(value)
+    access = fields(origin.get("access"), "config.AccessConfig")
+    boolean(access.get("required"))
+    string(access.get("teamName"))
+    string(access.get("environment"))
+    aud = access.get("audTag")
+    if not null(aud):
+        if not isinstance(aud, yaml.SequenceNode):
+            raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal {kind(aud)} into []string")
+        for tag in aud.value:
+            string(tag)
+    ip_rules(origin.get("ipRules"))
+    return origin
+
+
+def number_node(node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.style is None and node.tag.rsplit(":", 1)[-1] in ("int", "float")
+
+
+def duration(node) -> None:
+    """CustomDuration.UnmarshalYAML into time.Duration: a string for time.ParseDuration, not a number."""
+    if null(node):
+        return
+    if number_node(node) or not isinstance(node, yaml.ScalarNode) or not GO_DURATION.fullmatch(node.value):
+        raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal `{getattr(node, 'value', '')}` into time.Duration")
+
+
+def whole_number(node, signed: bool) -> None:
+    if null(node):
+        return
+    if not number_node(node) or ":" in node.value or (not signed and node.value.startswith("-")):
+        into = "int" if signed else "uint"
+        raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal `{getattr(node, 'value', '')}` into {into}")
+
+
+def ip_rules(node) -> list:
+    """[]config.IngressIPRule as (prefix or None, ports)."""
+    if null(node):
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal {kind(node)} into []config.IngressIPRule")
+    found = []
+    for item in node.value:
+        rule = fields(item, "config.IngressIPRule")
+        boolean(rule.get("allow"))
+        ports = rule.get("ports")
+        if not null(ports) and not isinstance(ports, yaml.SequenceNode):
+            raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal {kind(ports)} into []int")
+        listed = [] if null(ports) else ports.value
+        for port in listed:
+            whole_number(port, signed=True)
+        prefix = None if null(rule.get("prefix")) else string(rule.get("prefix"))
+        found.append((prefix, [int(float(port.value)) for port in listed]))
+    return found
 
 
 def validate(text: str) -> list[str]:
@@ -121,8 +196,10 @@ def validate(text: str) -> list[str]:
     rules, global_bastion, unused = read_config(text)
     if not rules:
         raise IngressError("The config file doesn't contain any ingress rules")
-    for index, (hostname, path, service, bastion, access) in enumerate(rules):
+    for index, (hostname, path, service, bastion, access, ip_access) in enumerate(rules):
         check_service(service, bastion or global_bastion)
+        if service == "socks-proxy":
+            check_ip_access(ip_access)
         required, team, has_aud = access
         if required and team == "" and has_aud:
             raise IngressError("access.TeamName cannot be blank when access.audTags are present")
@@ -216,6 +293,26 @@ def parse_host(raw: str, host: str) -> str:
         if not HOST_CHARS.fullmatch(char):
             raise IngressError(f'parse "{raw}": invalid character "{char}" in host name')
     return name
+
+
+def check_ip_access(rules: list) -> None:
+    """ipaccess.NewRuleByCIDR: a prefix net.ParseCIDR reads, ports 1-65535."""
+    for prefix, ports in rules:
+        if not prefix:
+            raise IngressError("unable to create ip rule for socks-proxy: no prefix provided")
+        address, _, length = prefix.partition("/")
+        try:
+            parsed = ipaddress.ip_address(address)
+            valid = re.fullmatch(r"\d+", length) is not None and int(length) <= parsed.max_prefixlen
+        except ValueError:
+            valid = False
+        if not valid:
+            raise IngressError(f"unable to create ip rule for socks-proxy: unable to parse cidr: {prefix}")
+        for port in sorted(ports):
+            if port < 1 or port > 65535:
+                raise IngressError(
+                    f"unable to create ip rule for socks-proxy: invalid port {port}, needs to be between 1 and 65535"
+                )
 
 
 # --- validateHostname -----------------------------------------------------------
