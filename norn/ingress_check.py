@@ -42,6 +42,8 @@ def _check(config_text: str) -> None:
         root = next(yaml.compose_all(config_text, Loader=yaml.SafeLoader), None)  # yaml.v3 Decode reads one document
     except yaml.YAMLError as exc:
         raise Refused(f"it is not valid YAML: {yaml_problem(exc)}") from None
+    except RecursionError:  # PyYAML composes recursively
+        raise Refused("it nests too deeply to be read") from None
     _no_repeated_keys(root)
     if root is not None and not _is_null(root) and not isinstance(root, yaml.MappingNode):
         raise Refused("it is not a YAML mapping")
@@ -123,25 +125,25 @@ def hostname_problem(hostname: str, path: str, n: int, total: int) -> str | None
 # --- yaml.v3 as cloudflared decodes the file -----------------------------------------
 
 
-def _no_repeated_keys(node: yaml.Node | None, visited: set[int] | None = None) -> None:
+def _no_repeated_keys(root: yaml.Node | None) -> None:
     """yaml.v3 decoder.mapping: a key repeated in any mapping (same kind, same text) is an error."""
-    visited = set() if visited is None else visited
-    if id(node) in visited:
-        return  # an alias: its node was checked once (and an alias bomb is walked once)
-    visited.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[tuple[str, Any], int] = {}
-        for key, value in node.value:
-            ident = (key.id, key.value if isinstance(key, yaml.ScalarNode) else "")
-            if ident in seen:
-                raise Refused(
-                    f"line {key.start_mark.line + 1}: mapping key {key.value!r} already defined at line {seen[ident]}"
-                )
-            seen[ident] = key.start_mark.line + 1
-            _no_repeated_keys(value, visited)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _no_repeated_keys(item, visited)
+    pending, visited = [root], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in visited:
+            continue  # an alias: its node is checked once (and an alias bomb is walked once)
+        visited.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, Any], int] = {}
+            for key, value in node.value:
+                ident = (key.id, key.value if isinstance(key, yaml.ScalarNode) else "")
+                if ident in seen:
+                    line = key.start_mark.line + 1
+                    raise Refused(f"line {line}: mapping key {key.value!r} already defined at line {seen[ident]}")
+                seen[ident] = key.start_mark.line + 1
+                pending.append(value)
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -740,13 +742,17 @@ def _unicode_name(name: str) -> bool:
 
 
 def _repeat_is_valid(node: tuple, n: int) -> bool:
-    """repeatIsValid: no more than n copies of the innermost thing, counting nested x{n,m}."""
-    low, high, children = node
-    if low is not None:
-        m = low if high == -1 else high
-        if m == 0:
-            return True
-        if m > n:
-            return False
-        n //= m
-    return all(_repeat_is_valid(child, n) for child in children)
+    """repeatIsValid: no more than n copies of the innermost thing, counting nested x{n,m} (a loop: no recursion
+    limit for deeply nested groups)."""
+    pending = [(node, n)]
+    while pending:
+        (low, high, children), budget = pending.pop()
+        if low is not None:
+            m = low if high == -1 else high
+            if m == 0:
+                continue
+            if m > budget:
+                return False
+            budget //= m
+        pending.extend((child, budget) for child in children)
+    return True

@@ -234,5 +234,8 @@ ROWS = [
     ("path-named-group-P", path("(?P<v>v1)"), ACCEPT, "REGEXP parsePerlFlags"),
     ("path-named-group", path("(?<v>v1)"), ACCEPT, "REGEXP parsePerlFlags"),
     ("path-bad-group-name", path("(?P<a-b>x)"), REFUSE, "REGEXP isValidCaptureName"),
+    ("path-groups-999-deep", path("(" * 999 + "a" + ")" * 999), ACCEPT, "REGEXP checkHeight: maxHeight 1000"),
+    ("path-groups-1000-deep", path("(" * 1000 + "a" + ")" * 1000), REFUSE, "REGEXP checkHeight: nests too deeply"),
+    ("path-deep-count", path("(" * 999 + "a" + ")" * 999 + "{2}"), ACCEPT, "REGEXP repeatIsValid over a deep tree"),
     ("path-trailing-backslash", path("api\\"), REFUSE, "REGEXP parseEscape: trailing backslash"),
 ]

@@ -62,3 +62,9 @@ def test_an_alias_bomb_is_walked_once():
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
     )
     assert problems(bomb + config(rule(hostname="a.example.com", service="http://a:80"))) == []
+
+
+def test_yaml_nested_beyond_what_pyyaml_composes_is_one_line_not_a_traceback():
+    # A known difference: yaml.v3 reads up to 10000 levels, PyYAML's recursive composer fewer; norn refuses.
+    text = "x: " + "[" * 3000 + "]" * 3000 + "\n" + service("http://app:80")
+    assert problems(text) == ["it nests too deeply to be read"]

@@ -34,6 +34,8 @@ def decode(text: str):
         root = next(documents, None)
     except yaml.YAMLError as exc:
         raise ConfigError(f"yaml: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError("yaml: nested too deeply") from None
     pending, done = [root], set()
     while pending:
         node = pending.pop()
@@ -447,6 +449,8 @@ class GoPattern:
 
     def group(self, at: int) -> int:
         text = self.text
+        if len(self.groups) >= 1000:  # regexp/syntax maxHeight: a group inside 999 others is 1000 deep
+            raise ValueError(f"expression nests too deeply: `{text}`")
         named = re.compile(r"\(\?P?<([^>]*)>").match(text, at)
         capture = text.startswith("(?P<", at) and len(text) - at > 4 or text.startswith("(?<", at) and len(text) - at > 3
         if named and capture:
@@ -561,14 +565,17 @@ class GoPattern:
         return ord({"a": "\a", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}.get(body, body)), end
 
 
-def copies(item, budget: int = 1000) -> int:
-    """How many copies of its innermost part nested counted repeats make, capped past ``budget``."""
-    count, inner = item
-    most = 1
-    if count is not None:
-        low, high = count
-        most = low if high == -1 else high
-        if most == 0:
-            return 0
-    deepest = max((copies(child) for child in inner), default=1)
-    return most * max(deepest, 1)
+def copies(item) -> int:
+    """The most copies of an innermost part that nested counted repeats make (walked without recursion)."""
+    most, pending = 1, [(item, 1)]
+    while pending:
+        (count, inner), product = pending.pop()
+        if count is not None:
+            low, high = count
+            times = low if high == -1 else high
+            if times == 0:
+                continue
+            product *= times
+        most = max(most, product)
+        pending.extend((child, product) for child in inner)
+    return most
