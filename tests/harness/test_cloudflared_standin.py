@@ -276,11 +276,19 @@ def test_a_loglevel_before_tunnel_does_not_reach_its_subcommands(cloudflared_bin
     assert (done.returncode, done.stderr) == (0, "")
 
 
-def test_an_unknown_level_is_logged_and_info_is_used(cloudflared_bin):
-    done = route("app.example.com", TUNNEL_LOGLEVEL="loud")
+@pytest.mark.parametrize("level", ["loud", "WARN", "disabled"])
+def test_an_unknown_level_is_logged_and_info_is_used(cloudflared_bin, level):
+    # zerolog.ParseLevel (vendor/github.com/rs/zerolog/log.go) knows trace..panic and "", case-sensitively
+    done = route("app.example.com", TUNNEL_LOGLEVEL=level)
     first, second = done.stderr.splitlines()
-    assert re.fullmatch(rf'{STAMP} ERR Failed to parse log level "loud", using "info" instead', first)
+    assert re.fullmatch(rf'{STAMP} ERR Failed to parse log level "{level}", using "info" instead', first)
     assert "INF Added CNAME app.example.com" in second
+
+
+def test_an_empty_level_from_the_environment_is_nolevel_and_hides_everything(cloudflared_bin):
+    # urfave/cli flagFromEnvOrFile takes a set-but-empty variable; ParseLevel("") is NoLevel, above every level
+    done = route("app.example.com", TUNNEL_LOGLEVEL="")
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 @pytest.mark.parametrize("variable", ["TUNNEL_LOG_OUTPUT", "TUNNEL_MANAGEMENT_OUTPUT"])
