@@ -66,11 +66,12 @@ def _check_rule(node: yaml.Node, n: int, total: int, defaults_bastion: bool) -> 
     fields = _mapping(node)
     hostname, path, service = (_text(fields.get(key), f"rule {n}: {key}") for key in ("hostname", "path", "service"))
     origin = _origin_request(fields.get("originRequest"), f"rule {n}: originRequest")
-    bastion = _yaml_bool(origin.get("bastionMode"), f"rule {n}: originRequest.bastionMode")
-    problem = service_problem(service, bastion=bastion or defaults_bastion)
+    own = origin.get("bastionMode")  # ingress/config.go setBastionMode: a rule's own value overrides the default
+    bastion = defaults_bastion if own is None or _is_null(own) else _yaml_bool(own, f"rule {n}: bastionMode")
+    problem = service_problem(service, bastion=bastion)
     if problem:
         raise Refused(f"rule {n}: {problem}")
-    if service == "socks-proxy" and not bastion:
+    if service == "socks-proxy":  # validateIngress takes this branch before the bastion one
         _check_ip_rules(origin.get("ipRules"), n)
     _check_access(origin.get("access"), n)
     problem = hostname_problem(hostname, path, n, total)

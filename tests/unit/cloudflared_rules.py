@@ -134,6 +134,10 @@ ROWS = [
      "SERVICE cfg.BastionMode"),
     ("bastion-mode-global", "originRequest:\n  bastionMode: true\n" + service("whatever"), ACCEPT,
      "SERVICE setConfig(defaults, ...)"),
+    ("bastion-mode-rule-false-beats-global", "originRequest:\n  bastionMode: true\n"
+     + service("whatever", originRequest=Raw("{bastionMode: false}")), REFUSE, "ingress/config.go setBastionMode"),
+    ("socks-proxy-checked-in-bastion-mode", service("socks-proxy", originRequest=Raw("{bastionMode: true, ipRules: [{}]}")),
+     REFUSE, "SERVICE: the socks-proxy branch comes before the bastion one"),
     ("bastion-mode-yes", service("whatever", originRequest=Raw("{bastionMode: yes}")), ACCEPT, "YAMLV3 bool words"),
     ("bastion-mode-quoted-true", service("whatever", originRequest=Raw("{bastionMode: 'true'}")), REFUSE,
      "YAMLV3: a quoted 'true' is a string, not a word"),

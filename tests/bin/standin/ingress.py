@@ -93,8 +93,8 @@ def boolean(node) -> bool:
     raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal `{getattr(node, 'value', '')}` into bool")
 
 
-def read_config(text: str) -> tuple[list, bool, list[str]]:
-    """(rules as (hostname, path, service, bastion, access), global bastionMode, unused keys)."""
+def read_config(text: str) -> tuple[list, list[str]]:
+    """(rules as (hostname, path, service, bastion, access, ip rules), unused keys)."""
     root = decode(text)
     top = fields(root, "config.configFileSettings")
     global_origin = origin_request(top.get("originRequest"))
@@ -113,9 +113,11 @@ def read_config(text: str) -> tuple[list, bool, list[str]]:
         aud = access.get("audTag")
         access_rule = (boolean(access.get("required")), string(access.get("teamName")),
                        isinstance(aud, yaml.SequenceNode) and len(aud.value) > 0)
+        own = origin.get("bastionMode")  # a rule's own bastionMode, when set, overrides the global one
+        bastion = global_bastion if null(own) else boolean(own)
         rules.append((string(rule.get("hostname")), string(rule.get("path")), string(rule.get("service")),
-                      boolean(origin.get("bastionMode")), access_rule, ip_rules(origin.get("ipRules"))))
-    return rules, global_bastion, unused
+                      bastion, access_rule, ip_rules(origin.get("ipRules"))))
+    return rules, unused
 
 
 DURATIONS = ("connectTimeout", "tlsTimeout", "tcpKeepAlive", "keepAliveTimeout")
@@ -195,11 +197,11 @@ def ip_rules(node) -> list:
 
 def validate(text: str) -> list[str]:
     """Raises ConfigError or IngressError as cloudflared would; returns the unused-key warnings."""
-    rules, global_bastion, unused = read_config(text)
+    rules, unused = read_config(text)
     if not rules:
         raise IngressError("The config file doesn't contain any ingress rules")
     for index, (hostname, path, service, bastion, access, ip_access) in enumerate(rules):
-        check_service(service, bastion or global_bastion)
+        check_service(service, bastion)
         if service == "socks-proxy":
             check_ip_access(ip_access)
         required, team, has_aud = access
