@@ -218,13 +218,16 @@ def _duration(node: yaml.Node, what: str) -> None:
         raise Refused(f"{what} {node.value!r} is longer than a Go duration can be")
 
 
-def _integer(node: yaml.Node, what: str, *, unsigned: bool) -> None:
-    """An int or uint field: a plain YAML number (yaml.v3 truncates a float); a quoted one is a string."""
+def _integer(node: yaml.Node, what: str, *, unsigned: bool) -> int:
+    """An int64 or uint64 field: a plain YAML number in range (yaml.v3 truncates a float); a quoted one is a string."""
     if _is_null(node):
-        return
+        return 0
     number = isinstance(node, yaml.ScalarNode) and node.style is None and node.tag in _INT_TAGS
-    if not number or ":" in node.value or (unsigned and node.value.startswith("-")):
+    value = yaml.safe_load(node.value) if number and ":" not in node.value else None
+    low, high = (0, 2**64) if unsigned else (-(2**63), 2**63)
+    if not isinstance(value, (int, float)) or not low <= value < high:  # also refuses .inf and .nan
         raise Refused(f"{what} {getattr(node, 'value', '')!r} is not a{' non-negative' if unsigned else 'n'} integer")
+    return int(value)
 
 
 def _ip_rules(node: yaml.Node | None, what: str) -> list[tuple[str | None, list[int]]]:
@@ -243,9 +246,8 @@ def _ip_rules(node: yaml.Node | None, what: str) -> list[tuple[str | None, list[
         ports = fields.get("ports")
         if ports is not None and not _is_null(ports) and not isinstance(ports, yaml.SequenceNode):
             raise Refused(f"{what}.ports is not a list")
-        for port in [] if ports is None or _is_null(ports) else ports.value:
-            _integer(port, f"{what}.ports", unsigned=False)
-        numbers = [int(float(p.value)) for p in ([] if ports is None or _is_null(ports) else ports.value)]
+        listed = [] if ports is None or _is_null(ports) else ports.value
+        numbers = [_integer(port, f"{what}.ports", unsigned=False) for port in listed]
         found.append((None if prefix is None or _is_null(prefix) else _text(prefix, f"{what}.prefix"), numbers))
     return found
 

@@ -166,12 +166,20 @@ def duration(node) -> None:
         raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal `{getattr(node, 'value', '')}` into time.Duration")
 
 
-def whole_number(node, signed: bool) -> None:
+def whole_number(node, signed: bool) -> int:
+    """A Go int or uint (64 bits) from a plain YAML int or float scalar; a float is truncated, as yaml.v3 does."""
     if null(node):
-        return
-    if not number_node(node) or ":" in node.value or (not signed and node.value.startswith("-")):
+        return 0
+    try:
+        value = yaml.safe_load(node.value) if number_node(node) and ":" not in node.value else None
+        value = int(value) if isinstance(value, (int, float)) else None
+    except (OverflowError, ValueError):  # .inf, .nan
+        value = None
+    fits = value is not None and (-(2**63) <= value < 2**63 if signed else 0 <= value < 2**64)
+    if not fits:
         into = "int" if signed else "uint"
         raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal `{getattr(node, 'value', '')}` into {into}")
+    return value
 
 
 def ip_rules(node) -> list:
@@ -187,11 +195,9 @@ def ip_rules(node) -> list:
         ports = rule.get("ports")
         if not null(ports) and not isinstance(ports, yaml.SequenceNode):
             raise ConfigError(f"yaml: unmarshal errors:\n  cannot unmarshal {kind(ports)} into []int")
-        listed = [] if null(ports) else ports.value
-        for port in listed:
-            whole_number(port, signed=True)
+        numbers = [whole_number(port, signed=True) for port in ([] if null(ports) else ports.value)]
         prefix = None if null(rule.get("prefix")) else string(rule.get("prefix"))
-        found.append((prefix, [int(float(port.value)) for port in listed]))
+        found.append((prefix, numbers))
     return found
 
 
