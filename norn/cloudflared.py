@@ -2,15 +2,20 @@
 
 cloudflared logs to stderr and has quirks worth knowing: it exits 0 when the
 CNAME already routes to this tunnel (fine), and also exits 0 after printing
-``Incorrect Usage`` (a failure).
+``Incorrect Usage`` (a failure). What ``tunnel route dns`` routed is only said
+in an INFO log line, which the user's logging settings can hide or turn into
+JSON: norn fixes the level with ``--loglevel info`` and reads both formats.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -27,8 +32,14 @@ def find() -> str | None:
 
 
 def route_dns(executable: str, tunnel: str, hostname: str, timeout: float) -> str:
-    """``cloudflared tunnel route dns TUNNEL HOSTNAME``; returns what it said."""
-    argv = [executable, "tunnel", "route", "dns", tunnel, hostname]
+    """``cloudflared tunnel --loglevel info route dns TUNNEL HOSTNAME``; returns what it said.
+
+    ``--loglevel`` belongs to ``tunnel`` and beats TUNNEL_LOGLEVEL and the config file's
+    ``loglevel``, which could hide the INFO line that says what was routed. The log format
+    is not forced: ``--output`` exists only since cloudflared 2025.6.1 (an older one answers
+    Incorrect Usage), so JSON lines (TUNNEL_LOG_OUTPUT=json) are read as well.
+    """
+    argv = [executable, "tunnel", "--loglevel", "info", "route", "dns", tunnel, hostname]
     return _run(argv, timeout, hint=lambda out: _hint(out, hostname))
 
 
@@ -58,14 +69,18 @@ def tunnel_id(executable: str, tunnel: str, timeout: float) -> str:
         raise StepError(f"cloudflared tunnel info gave no tunnel id: {first_line(said) or 'no output'}") from None
 
 
-_ROUTED = re.compile(r"^(?:Added CNAME (\S+) which will route|(\S+) is already configured to route)", re.MULTILINE)
+# cloudflared's cfapi DNSRouteResult.SuccessSummary: new, updated, unchanged.
+_ROUTED = re.compile(
+    r"^(?:Added CNAME (\S+) which will route|(\S+) updated to route|(\S+) is already configured to route)",
+    re.MULTILINE,
+)
 _TUNNEL_ID = re.compile(r"\btunnelID=([0-9a-fA-F-]{36})\b")
 
 
 def routed_name(output: str) -> str | None:
     """The DNS name ``tunnel route dns`` says it routed, or None when its output does not say."""
     match = _ROUTED.search(output)
-    return (match.group(1) or match.group(2)).rstrip(".") if match else None
+    return next(name for name in match.groups() if name).rstrip(".") if match else None
 
 
 def reported_tunnel_id(output: str) -> str | None:
@@ -85,7 +100,13 @@ def _run(
     """Run cloudflared; returns its output (stdout alone with ``keep_stdout``), or raises StepError."""
     try:
         done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=timeout
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            preexec_fn=_dies_with_norn(),
         )
     except subprocess.TimeoutExpired:
         raise StepError(
@@ -103,6 +124,30 @@ def _run(
     return done.stdout if keep_stdout else output
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _dies_with_norn() -> Callable[[], None] | None:
+    """A preexec_fn that has Linux SIGKILL the child when norn dies, even by SIGKILL; None elsewhere.
+
+    Without it a killed norn leaves cloudflared running, possibly still creating a route nobody
+    records. libc is looked up here, in the parent: loading a library between fork and exec can
+    deadlock.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only when cloudflared runs: norn --help stays quick
+
+    prctl, parent = ctypes.CDLL(None, use_errno=True).prctl, os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # norn died before prctl: nobody would signal us
+            os._exit(1)
+
+    return in_child
+
+
 def _hint(output: str, hostname: str) -> str | None:
     if "1003" in output:
         return (
@@ -114,13 +159,27 @@ def _hint(output: str, hostname: str) -> str | None:
     return None
 
 
-_LOG_PREFIX = re.compile(r"^\S+ (?:DBG|INF|WRN|ERR|FTL) ")
+_LOG_PREFIX = re.compile(r"^\S+ (?:TRC|DBG|INF|WRN|ERR|FTL|PNC) ")
 
 
 def _strip_log_prefixes(text: str) -> str:
-    """cloudflared's log lines start with a timestamp and a level: keep the message."""
-    lines = (_LOG_PREFIX.sub("", line).strip() for line in text.splitlines())
+    """cloudflared's log lines start with a timestamp and a level, or are JSON: keep the message."""
+    lines = (_LOG_PREFIX.sub("", _from_json(line)).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _from_json(line: str) -> str:
+    """A JSON log line (``--output json``) as the console writes it: the message, then key=value."""
+    if not line.startswith("{"):
+        return line
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(event, dict) or not isinstance(event.get("message"), str):
+        return line
+    fields = [f"{key}={value}" for key, value in sorted(event.items()) if key not in ("level", "time", "message")]
+    return " ".join([event["message"], *fields])
 
 
 def clip(text: str, limit: int = MAX_OUTPUT) -> str:

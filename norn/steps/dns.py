@@ -52,7 +52,23 @@ class CreateDnsRoute:
         if tunnel_id:
             route["tunnelId"] = tunnel_id  # what the CNAME points at, for teardown to recognise it
         ctx.resources["dnsRoute"] = route
-        return said or f"routed {hostname} to tunnel {tunnel}"
+        return "\n".join([said or f"routed {hostname} to tunnel {tunnel}", *_unread(hostname, routed, tunnel_id)])
+
+
+def _unread(hostname: str, routed: str | None, tunnel_id: str | None) -> list[str]:
+    """Warnings for what cloudflared's output did not say: a check norn could not make is never skipped silently."""
+    warnings = []
+    if routed is None:
+        warnings.append(
+            f"warning: cloudflared did not say which name it routed, so norn could not check that {hostname} "
+            "is in the zone of cloudflared's cert.pem; check the CNAME in Cloudflare's dashboard"
+        )
+    if tunnel_id is None:
+        warnings.append(
+            "warning: cloudflared did not report the tunnel id; teardown will look it up "
+            "(NORN_TUNNEL_ID, the cloudflared config's tunnel:, or cloudflared tunnel info)"
+        )
+    return warnings
 
 
 class RemoveDnsRoute:

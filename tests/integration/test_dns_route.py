@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 from tests.integration.conftest import TEARDOWN_STEPS, WEB_SPEC
 from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG, seed_cloudflared
 
@@ -71,6 +73,82 @@ def test_a_route_landing_in_another_zone_fails_and_is_not_recorded(norn, cluster
         "of cloudflared's cert.pem"
     )
     assert "delete the stray record web.example.com.example.com" in failed["error"]
+    assert "dnsRoute" not in norn.state("web")["resources"]
+
+
+# --- create-dns-route under the user's logging settings -----------------------------
+# cloudflared says what it routed only in an INFO log line (cmd/cloudflared/tunnel/subcommands.go routeCommand:
+# sc.log.Info().Str(LogFieldTunnelID, ...).Msg(res.SuccessSummary())). The user's TUNNEL_LOGLEVEL or config file
+# `loglevel` can hide it and TUNNEL_LOG_OUTPUT / TUNNEL_MANAGEMENT_OUTPUT turn it into JSON
+# (cmd/cloudflared/cliutil/logger.go ConfigureLoggingFlags; logger/create.go createFromContext). norn passes
+# `tunnel --loglevel info` (a flag beats env and config file: urfave/cli altsrc.ApplyInputSource) and reads JSON.
+
+ROUTE_ARGV = ["tunnel", "--loglevel", "info", "route", "dns", "norn", "web.example.com"]
+
+
+def user_config(tmp_path, text: str) -> str:
+    """A HOME whose ~/.cloudflared/config.yml is ``text``; returns the HOME."""
+    home = tmp_path / "home"
+    (home / ".cloudflared").mkdir(parents=True)
+    (home / ".cloudflared" / "config.yml").write_text(text)
+    return str(home)
+
+
+def forge_with(norn, **env: str):
+    norn.write_spec(WEB_SPEC)
+    return norn("forge", "web", "--output", "json", **env)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TUNNEL_LOGLEVEL": "warn"},
+        {"TUNNEL_LOGLEVEL": "error", "TUNNEL_LOG_OUTPUT": "json"},
+        {"TUNNEL_MANAGEMENT_OUTPUT": "json"},
+        {"HOME": "loglevel: warn\n"},  # replaced by a HOME with this ~/.cloudflared/config.yml
+    ],
+    ids=["env-warn", "env-error-json", "management-json", "config-file-warn"],
+)
+def test_the_route_is_read_whatever_the_users_logging_settings(norn, cluster, cloudflared_bin, tmp_path, env):
+    if "HOME" in env:
+        env = {"HOME": user_config(tmp_path, env["HOME"])}
+    run = forge_with(norn, **env)
+    assert run.code == 0, run.stdout + run.stderr
+    assert norn.state("web")["resources"]["dnsRoute"]["tunnelId"] == NORN_TUNNEL
+    said = outputs(run)["create-dns-route"]
+    assert said == f"Added CNAME web.example.com which will route to this tunnel tunnelID={NORN_TUNNEL}"
+    assert cloudflared_bin.calls()[-1] == ROUTE_ARGV
+
+
+@pytest.mark.parametrize("env", [{"TUNNEL_LOGLEVEL": "warn"}, {"TUNNEL_LOG_OUTPUT": "json"}])
+def test_the_other_zone_check_runs_under_warn_and_json(norn, cluster, cloudflared_bin, env):
+    cloudflared_bin.set_mode("other-zone")
+    run = forge_with(norn, **env)
+    assert run.code == 1
+    failed = next(e for e in run.events() if e["type"] == "forge.failed")["payload"]
+    assert failed["error"].startswith("cloudflared routed web.example.com.example.com, not web.example.com")
+
+
+def test_output_norn_cannot_read_is_said_in_the_steps_output(norn, cluster, cloudflared_bin):
+    cloudflared_bin.set_mode("silent-route")
+    run = forge_with(norn)
+    assert run.code == 0, run.stdout + run.stderr
+    said = outputs(run)["create-dns-route"].splitlines()
+    assert said[0] == "routed web.example.com to tunnel norn"
+    assert said[1].startswith(
+        "warning: cloudflared did not say which name it routed, so norn could not check that web.example.com "
+        "is in the zone of cloudflared's cert.pem"
+    )
+    assert said[2].startswith("warning: cloudflared did not report the tunnel id")
+    assert "tunnelId" not in norn.state("web")["resources"]["dnsRoute"]
+
+
+def test_an_unknown_tunnel_name_fails_the_step_with_cloudflareds_words(norn, cluster, cloudflared_bin):
+    run = forge_with(norn, NORN_TUNNEL_NAME="nope")
+    assert run.code == 1
+    failed = next(e for e in run.events() if e["type"] == "forge.failed")["payload"]
+    assert failed["step"] == "create-dns-route"
+    assert "nope is neither the ID nor the name of any of your tunnels" in failed["error"]
     assert "dnsRoute" not in norn.state("web")["resources"]
 
 

@@ -39,7 +39,7 @@ def test_forge_creates_every_object_and_routes_the_host(norn, cluster, cloudflar
 
     validate, route = cloudflared_bin.calls()
     assert validate[:2] == ["tunnel", "--config"] and validate[3:] == ["ingress", "validate"]
-    assert route == ["tunnel", "route", "dns", "norn", "web.example.com"]
+    assert route == ["tunnel", "--loglevel", "info", "route", "dns", "norn", "web.example.com"]
     assert cloudflared_bin.validated() == [configmap_text(cluster)]  # what cloudflared checked is what was written
     restarted = cluster.get_object("deployments", "cloudflared", "cloudflared", group="apps")
     assert "kubectl.kubernetes.io/restartedAt" in restarted["spec"]["template"]["metadata"]["annotations"]

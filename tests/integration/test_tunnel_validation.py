@@ -57,23 +57,25 @@ def test_a_structurally_invalid_result_is_refused_before_cloudflared_is_asked(no
     assert run.code == 1
     error = failure(run)
     assert error["step"] == "patch-cloudflared"
-    assert "rule 1: service grafana:80 is not a form cloudflared accepts" in error["error"]
+    # cloudflared ingress/ingress.go validateIngress: url.Parse("grafana:80") has a scheme and no hostname
+    assert "rule 1: service 'grafana:80' has no scheme or no host" in error["error"]
     assert "already invalid before norn's change" in error["error"]
     assert configmap_text(cluster) == broken and configmap_puts(cluster) == 0
     assert cloudflared_bin.validated() == []
 
 
 def test_norns_own_checks_run_without_cloudflared_on_path(norn, cluster, cloudflared_bin):
-    twice = DEFAULT_CLOUDFLARED_CONFIG.replace(
+    # cloudflared ingress/ingress.go validateIngress compiles a rule's path with Go's regexp, which has no lookahead
+    lookahead = DEFAULT_CLOUDFLARED_CONFIG.replace(
         "  # everything else: 404\n",
-        "  - hostname: grafana.example.com\n    service: http://other:80\n  # everything else: 404\n",
+        "  - hostname: grafana.example.com\n    path: ^/(?=x)\n    service: http://other:80\n  # everything else: 404\n",
     )
-    reseed(cluster, twice)
+    reseed(cluster, lookahead)
     norn.write_spec(WEB_SPEC)
     run = norn("forge", "web", "--output", "json", PATH="/usr/bin:/bin")
     assert run.code == 1
-    assert "rule 2 repeats the hostname grafana.example.com of rule 1" in failure(run)["error"]
-    assert configmap_text(cluster) == twice and configmap_puts(cluster) == 0
+    assert "rule 2: path '^/(?=x)' is not a valid Go (RE2) regular expression" in failure(run)["error"]
+    assert configmap_text(cluster) == lookahead and configmap_puts(cluster) == 0
 
 
 def test_the_rule_missing_from_what_the_server_returns_fails_the_step(norn, cluster, cloudflared_bin):

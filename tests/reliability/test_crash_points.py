@@ -235,7 +235,7 @@ def kill_around_cloudflared(norn, cloudflared_bin, moment: str) -> None:
     elif moment == "held":
         cloudflared_bin.set_mode("hang")
         process = norn.start(*FORGE)
-        routing = lambda: any(call[:3] == ["tunnel", "route", "dns"] for call in cloudflared_bin.calls())  # noqa: E731
+        routing = lambda: any(call[:1] + call[3:5] == ["tunnel", "route", "dns"] for call in cloudflared_bin.calls())  # noqa: E731
         wait_until(routing, "cloudflared to be asked for the route", process=process)  # not its ingress validate
         process.kill()
         assert cloudflared_bin.routes() == {}

@@ -1,0 +1,1 @@
+"""Parts of the stand-in cloudflared (tests/bin/cloudflared) too long to keep in the script."""
