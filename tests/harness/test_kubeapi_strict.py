@@ -193,6 +193,38 @@ def test_pod_template_labels_are_validated_too(api):
     assert status == 422 and answer["details"]["causes"][0]["field"] == "spec.template.metadata.labels"
 
 
+# Fields norn sets that the real validation refuses beyond names and labels.
+
+
+def cronjob(name: str) -> dict:
+    pod = {"restartPolicy": "Never", "containers": [{"name": "job", "image": "busybox"}]}
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
+            "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": pod}}}}}
+
+
+def test_a_cronjob_name_over_52_characters_is_invalid(api):
+    # pkg/apis/batch/validation ValidateCronJobCreate: the Job names <cronjob>-<11 characters> must fit in 63.
+    path = "/apis/batch/v1/namespaces/default/cronjobs"
+    status, body, _ = raw(api, "POST", path, body=cronjob("c" * 53))
+    assert status == 422 and body["message"] == (
+        f'CronJob.batch "{"c" * 53}" is invalid: metadata.name: Invalid value: "{"c" * 53}": '
+        "must be no more than 52 characters"
+    )
+    assert raw(api, "POST", path, body=cronjob("c" * 52))[0] == 201
+
+
+def test_a_host_path_with_a_backstep_is_invalid(api):
+    # pkg/apis/core/validation validateHostPathVolumeSource -> validatePathNoBacksteps.
+    web = {"apiVersion": "apps/v1", "kind": "Deployment", **deployment("web")}
+    web["spec"]["template"]["spec"]["volumes"] = [{"name": "v", "hostPath": {"path": "/srv/../etc"}}]
+    status, body, _ = raw(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=web)
+    assert status == 422 and body["details"]["causes"] == [{
+        "reason": "FieldValueInvalid", "message": "Invalid value: \"/srv/../etc\": must not contain '..'",
+        "field": "spec.template.spec.volumes[0].hostPath.path"}]
+    web["spec"]["template"]["spec"]["volumes"][0]["hostPath"]["path"] = "/srv/..data"
+    assert raw(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=web)[0] == 201
+
+
 # resourceVersion on create. apiserver pkg/storage/etcd3/store.go (store.Create): storage.ErrResourceVersionSetOnCreate,
 # a plain error, which responsewriters.ErrorToAPIStatus answers as a 500 with StatusReasonUnknown (empty).
 

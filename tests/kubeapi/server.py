@@ -563,6 +563,28 @@ def _spec_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
     return []
 
 
+def _cronjob_name_causes(resource: Resource, obj: dict, creating: bool) -> list[tuple[str, str, str]]:
+    """pkg/apis/batch/validation ValidateCronJobCreate: the controller names Jobs <cronjob>-<11 characters>, and
+    a Job name is at most 63, so a new CronJob's name is at most 52."""
+    name = obj["metadata"]["name"]
+    if resource.kind != "CronJob" or not creating or len(name) <= 52:
+        return []
+    return [("metadata.name", "FieldValueInvalid", f"Invalid value: {json.dumps(name)}: must be no more than 52 characters")]
+
+
+def _host_path_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
+    """pkg/apis/core/validation validateHostPathVolumeSource -> validatePathNoBacksteps: no '..' segment."""
+    where = POD_SPECS.get(resource.kind)
+    pod = _dig(obj, where) if where else None
+    causes = []
+    for index, volume in enumerate((pod.get("volumes") or []) if isinstance(pod, dict) else []):
+        path = (volume.get("hostPath") or {}).get("path") if isinstance(volume, dict) else None
+        if isinstance(path, str) and ".." in path.split("/"):
+            detail = f"Invalid value: {json.dumps(path)}: must not contain '..'"
+            causes.append((f"{where}.volumes[{index}].hostPath.path", "FieldValueInvalid", detail))
+    return causes
+
+
 # apimachinery pkg/api/validate/content/kube.go (IsLabelKey, IsLabelValue) and errors.go (MaxLenError, RegexError),
 # applied by ValidateLabels (apimachinery pkg/apis/meta/v1/validation) to metadata.labels and the selectors and
 # pod template labels of pkg/apis/apps/validation and pkg/apis/batch/validation.
@@ -1068,7 +1090,9 @@ class Store:
         _canonical_quantities(resource, obj)
         causes = (
             _name_causes(resource, obj["metadata"]["name"])
+            + _cronjob_name_causes(resource, obj, creating=old is None)
             + _all_label_causes(resource, obj)
+            + _host_path_causes(resource, obj)
             + _spec_causes(resource, obj)
         )
         if causes:
