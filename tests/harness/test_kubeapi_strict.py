@@ -344,3 +344,14 @@ def test_an_object_with_a_finalizer_goes_when_the_finalizer_is_removed(kubeapi, 
     assert raw(api, "PATCH", f"{path}/a", body=patch, content_type="application/merge-patch+json")[0] == 200
 
     assert kubeapi.get_object("configmaps", "default", "a") is None
+
+
+def test_a_test_can_hold_a_claim_with_a_pod_and_let_it_go(kubeapi, api):
+    raw(api, "POST", PVCS, body=pvc())
+    kubeapi.mount_claim("default", "data")
+    raw(api, "DELETE", f"{PVCS}/data")
+    assert kubeapi.get_object("persistentvolumeclaims", "default", "data")["metadata"]["deletionTimestamp"]
+
+    kubeapi.remove("pods", "default", "claim-user")
+
+    assert kubeapi.get_object("persistentvolumeclaims", "default", "data") is None

@@ -1196,8 +1196,11 @@ class Store:
         return copy.deepcopy(obj)
 
     def remove(self, resource: Resource, namespace: str | None, name: str) -> bool:
+        """Take an object away at once, as if its controller had finished with it."""
         with self._lock:
-            return self._objects.pop(self.key(resource, namespace, name), None) is not None
+            removed = self._objects.pop(self.key(resource, namespace, name), None) is not None
+            self._release_claims()  # it may have been a claim's last user
+            return removed
 
 
 def _typed(resource: Resource, body: Any) -> dict:
@@ -1574,6 +1577,16 @@ class KubeAPI:
 
     def remove(self, plural: str, namespace: str | None, name: str, group: str = "") -> bool:
         return self.store.remove(resource_for(plural, group), namespace, name)
+
+    def mount_claim(self, namespace: str, claim: str, pod: str = "claim-user") -> dict:
+        """Seed a running Pod that mounts ``claim``: a delete of the claim then leaves it terminating (the
+        pvc-protection finalizer) until the Pod goes (``remove("pods", namespace, pod)``)."""
+        volume = {"name": "data", "persistentVolumeClaim": {"claimName": claim}}
+        return self.seed({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": namespace},
+            "spec": {"containers": [{"name": "main", "image": "busybox"}], "volumes": [volume]},
+            "status": {"phase": "Running"},
+        })
 
     def add_namespace(self, name: str) -> dict:
         """Create a namespace, as ``kubectl create namespace`` would."""
