@@ -225,6 +225,30 @@ def test_a_host_path_with_a_backstep_is_invalid(api):
     assert raw(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=web)[0] == 201
 
 
+def test_ports_outside_1_to_65535_are_invalid(api):
+    # apimachinery IsValidPortNum via pkg/apis/core/validation validateContainerPorts and ValidateService.
+    web = {"apiVersion": "apps/v1", "kind": "Deployment", **deployment("web")}
+    web["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 70000}]
+    answer = raw(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=web)[1]
+    assert answer["code"] == 422 and answer["details"]["causes"] == [{
+        "reason": "FieldValueInvalid", "message": "Invalid value: 70000: must be between 1 and 65535, inclusive",
+        "field": "spec.template.spec.containers[0].ports[0].containerPort"}]
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 0}]}}
+    answer = raw(api, "POST", "/api/v1/namespaces/default/services", body=service)[1]
+    assert answer["code"] == 422 and answer["details"]["causes"][0]["field"] == "spec.ports[0].port"
+
+
+def test_a_job_template_must_not_restart_always(api):
+    # pkg/apis/batch/validation validateJobSpec; an unset policy is defaulted to Always first.
+    body = cronjob("nightly")
+    del body["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"]
+    answer = raw(api, "POST", "/apis/batch/v1/namespaces/default/cronjobs", body=body)[1]
+    assert answer["code"] == 422 and answer["details"]["causes"] == [{
+        "reason": "FieldValueNotSupported", "message": 'Unsupported value: "Always": supported values: "OnFailure", "Never"',
+        "field": "spec.jobTemplate.spec.template.spec.restartPolicy"}]
+
+
 # resourceVersion on create. apiserver pkg/storage/etcd3/store.go (store.Create): storage.ErrResourceVersionSetOnCreate,
 # a plain error, which responsewriters.ErrorToAPIStatus answers as a 500 with StatusReasonUnknown (empty).
 

@@ -585,6 +585,34 @@ def _host_path_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str
     return causes
 
 
+def _port_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
+    """Ports must be 1-65535 (apimachinery IsValidPortNum, InclusiveRangeError): container ports
+    (pkg/apis/core/validation validateContainerPorts) and Service ports (ValidateService, validateServicePort)."""
+    found: list[tuple[str, Any]] = []
+    where = POD_SPECS.get(resource.kind)
+    pod = _dig(obj, where) if where else None
+    for c, container in enumerate((pod.get("containers") or []) if isinstance(pod, dict) else []):
+        for p, port in enumerate((container.get("ports") or []) if isinstance(container, dict) else []):
+            found.append((f"{where}.containers[{c}].ports[{p}].containerPort", (port or {}).get("containerPort")))
+    if resource.kind == "Service":
+        for p, port in enumerate(_dig(obj, "spec.ports") or []):
+            found.append((f"spec.ports[{p}].port", (port or {}).get("port")))
+    return [(path, "FieldValueInvalid", f"Invalid value: {value}: must be between 1 and 65535, inclusive")
+            for path, value in found if isinstance(value, int) and not 1 <= value <= 65535]
+
+
+def _restart_policy_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
+    """pkg/apis/batch/validation validateJobSpec: a Job's pods restart OnFailure or Never; the pod default,
+    Always (pkg/apis/core/v1 defaults), is refused."""
+    if resource.kind not in ("Job", "CronJob") or not isinstance(_dig(obj, POD_SPECS[resource.kind]), dict):
+        return []  # no pod template at all: the stand-in reports that as the missing field only
+    path = POD_SPECS[resource.kind] + ".restartPolicy"
+    policy = _dig(obj, path) or "Always"
+    if policy in ("OnFailure", "Never"):
+        return []
+    return [(path, "FieldValueNotSupported", f'Unsupported value: "{policy}": supported values: "OnFailure", "Never"')]
+
+
 # apimachinery pkg/api/validate/content/kube.go (IsLabelKey, IsLabelValue) and errors.go (MaxLenError, RegexError),
 # applied by ValidateLabels (apimachinery pkg/apis/meta/v1/validation) to metadata.labels and the selectors and
 # pod template labels of pkg/apis/apps/validation and pkg/apis/batch/validation.
@@ -1093,6 +1121,8 @@ class Store:
             + _cronjob_name_causes(resource, obj, creating=old is None)
             + _all_label_causes(resource, obj)
             + _host_path_causes(resource, obj)
+            + _port_causes(resource, obj)
+            + _restart_policy_causes(resource, obj)
             + _spec_causes(resource, obj)
         )
         if causes:
