@@ -17,6 +17,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -199,6 +200,8 @@ class Cluster:
         payload = payload if isinstance(payload, dict) else {}
         reason = payload.get("reason")
         message = payload.get("message") or data.decode(errors="replace").strip()[:300] or f"HTTP {status}"
+        if unusable := namespace_refusal(status, payload, path):
+            return unusable
         if status == 404:
             return NotFound(message, status=status, reason=reason)
         if status == 409 and reason == "AlreadyExists":
@@ -226,6 +229,26 @@ class Cluster:
         error.transient = True
         return error
 
+    def check_namespace(self, namespace: str) -> None:
+        """Fail before any step when nothing can be created in ``namespace``: it is missing or being deleted.
+
+        One GET of the Namespace. A Role bound in the namespace usually may not read Namespaces (403):
+        then this check is skipped, and a create refused later says the same (``namespace_refusal``).
+        """
+        try:
+            found = self._request("GET", f"/api/v1/namespaces/{namespace}")
+        except NamespaceUnusable:
+            raise
+        except ClusterError as exc:
+            if exc.status == 403:
+                return
+            raise
+        if (found.get("status") or {}).get("phase") == "Terminating":
+            raise NamespaceUnusable(
+                f"namespace {namespace} is being deleted (status.phase Terminating): nothing can be created in it",
+                status=None, reason=None, hint=_namespace_hint(namespace, terminating=True),
+            )
+
 
 @contextmanager
 def needs(cluster: Cluster, verb: str, kind: Kind, namespace: str) -> Iterator[None]:
@@ -233,7 +256,7 @@ def needs(cluster: Cluster, verb: str, kind: Kind, namespace: str) -> Iterator[N
     try:
         yield
     except ClusterError as exc:
-        if exc.status != 403:
+        if exc.status != 403 or isinstance(exc, NamespaceUnusable):
             raise
         who = f"kubeconfig context {cluster.context or '(in-cluster)'}, user {cluster.user or '(service account)'}"
         raise AccessDenied(
@@ -318,3 +341,49 @@ def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float
         raise UsageError(f"kubeconfig {config_file}: {exc}", hint="check KUBECONFIG and --context") from exc
     configuration.retries = False
     return Cluster(ApiClient(configuration), active, user, **options)
+
+
+class NamespaceUnusable(ClusterError):
+    """The namespace does not exist or is being deleted: a setup to fix, not a permission to grant."""
+
+    exit_code = 2
+
+
+_IN_NAMESPACE = re.compile(r"/namespaces/([^/?]+)/")
+
+
+def namespace_refusal(status: int, payload: dict, path: str) -> NamespaceUnusable | None:
+    """What kube-apiserver answers when a request's namespace is missing or terminating, as a clear error.
+
+    Its NamespaceLifecycle admission plugin (apiserver pkg/admission/plugin/namespace/lifecycle) refuses a
+    create into a missing namespace with the namespace's own 404 (details kind ``namespaces``), and into a
+    terminating one with a 403 whose cause is ``NamespaceTerminating``.
+    """
+    details = payload.get("details") if isinstance(payload.get("details"), dict) else {}
+    message = payload.get("message") or ""
+    if status == 404 and details.get("kind") == "namespaces" and not details.get("group"):
+        namespace = details.get("name") or ""
+        return NamespaceUnusable(
+            f"namespace {namespace} does not exist (the API server: {message})",
+            status=status, reason=payload.get("reason"), hint=_namespace_hint(namespace, terminating=False),
+        )
+    causes = details.get("causes") if isinstance(details.get("causes"), list) else []
+    if status == 403 and any(isinstance(c, dict) and c.get("reason") == "NamespaceTerminating" for c in causes):
+        found = _IN_NAMESPACE.search(path)
+        namespace = found.group(1) if found else "?"
+        return NamespaceUnusable(
+            f"namespace {namespace} is being deleted (the API server: {message})",
+            status=status, reason=payload.get("reason"), hint=_namespace_hint(namespace, terminating=True),
+        )
+    return None
+
+
+def _namespace_hint(namespace: str, *, terminating: bool) -> str:
+    first = (
+        f"wait until namespace {namespace} is gone and create it again" if terminating
+        else f"create it (kubectl create namespace {namespace})"
+    )
+    return (
+        f"{first}, or use a namespace that exists: --namespace or NORN_NAMESPACE for the app, "
+        "NORN_STATE_NAMESPACE for norn's state (kubernetes state backend)"
+    )

@@ -77,6 +77,7 @@ def forge(
             check_namespace(state, settings)
         ctx = Context(app, settings, state, spec=spec, connect=connect)
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
+        ctx.cluster.check_namespace(ctx.namespace)  # nor does a namespace that is missing or being deleted
         if force and state.status != ForgeStatus.UNFORGED:
             pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
             state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
@@ -97,6 +98,8 @@ def teardown(
     delete_volumes: bool = False,
     namespace_flag: str | None = None,
 ) -> Outcome:
+    # No namespace check: in a missing or terminating namespace the deletes find their objects gone or going,
+    # which is what a teardown wants.
     with store.lock(app):
         state = current(store, app)
         if not has_work_to_undo(state):

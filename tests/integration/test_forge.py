@@ -236,6 +236,7 @@ def test_cron_app_registers_a_cronjob(norn, cluster, cloudflared_bin):
 
 
 def test_namespace_flag_and_environment(norn, cluster):
+    cluster.add_namespace("staging")
     norn.write_spec(WEB_SPEC)
     assert norn("forge", "web", "--namespace", "staging", NORN_NAMESPACE="prod").code == 0
     assert cluster.get_object("deployments", "staging", "web", group="apps") is not None

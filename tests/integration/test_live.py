@@ -145,6 +145,7 @@ def test_every_app_is_read_with_one_list_call_per_kind(norn, cluster):
                     folder="shop")
     for app in ("web", "nightly", "shop"):
         assert norn("forge", app).code == 0
+    cluster.add_namespace("staging")
     assert norn("forge", "shop", "--force", "--yes", "--namespace", "staging").code == 0  # two namespaces
     cluster.remove("services", "default", "web-svc")
     cluster.clear_log()

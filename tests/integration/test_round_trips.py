@@ -3,7 +3,8 @@
 Every request costs a round trip in CI, so forge and teardown make only those
 the work needs: one create per object, one read and one write of the
 cloudflared ConfigMap, one restart patch; no discovery, no read before a
-create. A forge with nothing to do, and a step a resume skips, make none.
+create, only one of the app's Namespace before any step (it must exist and not
+be terminating). A forge with nothing to do, and a step a resume skips, make none.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ def _no_retry_budget(monkeypatch):
 APP = "/namespaces/default"
 CONFIGMAP = "/api/v1/namespaces/cloudflared/configmaps/cloudflared"
 RESTART = ("PATCH", "/apis/apps/v1/namespaces/cloudflared/deployments/cloudflared")
+NAMESPACE_CHECK = ("GET", "/api/v1/namespaces/default")
 
 FRESH_FORGE = [
+    NAMESPACE_CHECK,
     ("POST", f"/api/v1{APP}/persistentvolumeclaims"),
     ("POST", f"/apis/apps/v1{APP}/deployments"),
     ("POST", f"/api/v1{APP}/services"),
@@ -55,9 +58,10 @@ def test_forging_a_forged_app_makes_no_request(norn, cluster):
 # The step that fails, how to make it fail, and what its resume must send:
 # the failed step's requests and those after it, none for the steps before.
 RESUMES = {
-    "patch-cloudflared": (("GET", "/configmaps/cloudflared"), [("GET", CONFIGMAP), ("PUT", CONFIGMAP), RESTART]),
-    "create-dns-route": (None, [RESTART]),
-    "restart-cloudflared": (("PATCH", "/deployments/cloudflared"), [RESTART]),
+    "patch-cloudflared": (("GET", "/configmaps/cloudflared"),
+                          [NAMESPACE_CHECK, ("GET", CONFIGMAP), ("PUT", CONFIGMAP), RESTART]),
+    "create-dns-route": (None, [NAMESPACE_CHECK, RESTART]),
+    "restart-cloudflared": (("PATCH", "/deployments/cloudflared"), [NAMESPACE_CHECK, RESTART]),
 }
 
 

@@ -257,6 +257,7 @@ def test_an_unreachable_api_fails_fast_naming_it(norn, machine, tmp_path):
 
 def test_teardown_finds_the_state_in_the_namespace_of_the_app(norn, cluster, machine):
     ci = machine("ci")
+    cluster.add_namespace("staging")
     norn.write_spec(WEB_SPEC)
     assert ci("forge", "web", "--namespace", "staging").code == 0
     assert stored(cluster, "web", "staging")["status"] == "forged" and stored(cluster, "web") is None
@@ -302,6 +303,8 @@ def test_migrate_copies_state_both_ways_and_never_over_a_newer_record(norn, clus
 
 
 def test_migrate_puts_each_record_where_forge_will_look_for_it(norn, cluster, machine):
+    cluster.add_namespace("staging")
+    cluster.add_namespace("norn")
     norn.write_spec(WEB_SPEC)
     assert norn("forge", "web", "--namespace", "staging").code == 0
     assert norn("state", "migrate", "--to", "kubernetes").code == 0

@@ -71,6 +71,7 @@ def test_the_state_is_one_labelled_secret_holding_only_the_document(kubeapi, ope
 
 
 def test_the_state_goes_to_the_namespace_given(kubeapi, open_store):
+    kubeapi.add_namespace("norn")
     open_store(namespace="norn").save(ForgeState("web"))
     assert kubeapi.get_object("secrets", "norn", "norn-state-web") is not None
     assert open_store().load("web") is None

@@ -16,7 +16,23 @@ It answers the way kube-apiserver does for the calls norn makes, so the real
   tracks it; ``?dryRun=All`` answers without storing; DeleteOptions
   ``preconditions`` (uid, resourceVersion) are honoured;
 * what the decoder refuses with a 400: a Lease's MicroTimes not in RFC 3339
-  with six fraction digits, Secret ``data`` that is not base64;
+  with six fraction digits, Secret ``data`` that is not base64, a quantity
+  ParseQuantity cannot read, a body of another kind or API version than the
+  URL's; quantities are stored in canonical form (``quantity.py``: ``1024Mi``
+  is read back as ``1Gi``);
+* admission and validation: namespaces are objects (``default``,
+  ``kube-system``, ``kube-public``, ``kube-node-lease`` exist; ``seed`` adds
+  the namespace of what it seeds; ``add_namespace``, ``terminate_namespace``),
+  and a create into a missing one is a 404 ``namespaces "x" not found``, into
+  a terminating one a 403; label keys and values are checked; a
+  resourceVersion on create is a 500; a PUT of a Lease without
+  resourceVersion is a 422, and a PUT of a missing Lease creates it (its
+  strategy's AllowUnconditionalUpdate and AllowCreateOnUpdate);
+* finalizers: deleting an object that has some sets ``deletionTimestamp`` and
+  answers the object; it goes when the last one is removed. PVCs get
+  ``kubernetes.io/pvc-protection`` on create, which is removed (as the
+  pvcprotection controller does) once no Pod, Deployment or Job in the
+  namespace mounts the claim;
 * a little of what controllers do, because tests wait on it: Services get a
   clusterIP, Secrets' ``stringData`` becomes ``data``, and Deployments roll
   out at once (``auto_rollout``; turn it off to keep a rollout pending);
@@ -31,8 +47,9 @@ deletes; the lists in ``MERGE_KEYS`` merge item by item on their key and honour
 ``$setElementOrder/...`` and ``$retainKeys`` are ignored; other lists are
 replaced. Anything else, server-side apply included, is a 415.
 
-Not supported: watch (400), paging, YAML or protobuf bodies, finalizers and
-graceful deletion, and checks that a namespace exists.
+Not supported: watch (400), paging, YAML or protobuf bodies, graceful
+deletion of pods, and the namespace controller (a terminating namespace stays
+so).
 
 For tests there is a request log, fault injection (a status, a delay, a
 dropped connection, optionally after the request was applied), a global
@@ -62,6 +79,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.kubeapi import quantity
+
 # --------------------------------------------------------------------------
 # The kinds it serves
 
@@ -79,6 +98,8 @@ class Resource:
     status: bool = False  # has a status subresource: main-resource writes keep .status
     returns_deleted: bool = False  # DELETE answers the object rather than a Status
     dns_label: bool = False  # the name must be a DNS-1035 label, not a subdomain
+    unconditional_update: bool = True  # the strategy's AllowUnconditionalUpdate: a PUT may omit resourceVersion
+    create_on_update: bool = False  # the strategy's AllowCreateOnUpdate: a PUT may create
 
     @property
     def api_version(self) -> str:
@@ -106,9 +127,11 @@ RESOURCES = (
     Resource("apps", "v1", "deployments", "Deployment", generation=True, status=True),
     Resource("batch", "v1", "cronjobs", "CronJob", generation=True, status=True),
     Resource("batch", "v1", "jobs", "Job", generation=True, status=True),
-    Resource("coordination.k8s.io", "v1", "leases", "Lease"),
+    # pkg/registry/coordination/lease/strategy.go: AllowUnconditionalUpdate false, AllowCreateOnUpdate true.
+    Resource("coordination.k8s.io", "v1", "leases", "Lease", unconditional_update=False, create_on_update=True),
 )
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
+NAMESPACES = RESOURCES[0]
 _BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
 _GROUP_VERSIONS = sorted({(r.group, r.version) for r in RESOURCES})
 
@@ -183,7 +206,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
-        self.reason = reason or REASONS.get(code, "Unknown")
+        self.reason = REASONS.get(code, "Unknown") if reason is None else reason  # "": StatusReasonUnknown
 
     def status(self) -> dict:
         body = {
@@ -195,6 +218,8 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del body["reason"]  # omitempty
         if self.details is not None:
             body["details"] = self.details
         return body
@@ -223,13 +248,36 @@ def conflict(resource: Resource, name: str, why: str = MODIFIED) -> ApiError:
     )
 
 
-def invalid(resource: Resource, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
-    """422 Invalid; ``causes`` are (field, reason, detail) as the real validator reports them."""
+def invalid(
+    resource: Resource, name: str, causes: list[tuple[str, str, str]], *, by_resource: bool = False
+) -> ApiError:
+    """422 Invalid; ``causes`` are (field, reason, detail) as the real validator reports them.
+
+    ``by_resource``: named by resource rather than kind (``leases.coordination.k8s.io``), as store.Update does.
+    """
     texts = [f"{field_}: {detail}" for field_, _, detail in causes]
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-    details = _details(resource, name, kind=resource.kind)
+    details = _details(resource, name, kind=resource.plural if by_resource else resource.kind)
     details["causes"] = [{"reason": r, "message": d, "field": f} for f, r, d in causes]
-    return ApiError(422, f'{resource.qualified_kind} "{name}" is invalid: {joined}', details)
+    what = resource.qualified if by_resource else resource.qualified_kind
+    return ApiError(422, f'{what} "{name}" is invalid: {joined}', details)
+
+
+def namespace_not_found(namespace: str) -> ApiError:
+    """NamespaceLifecycle admission on a create into a namespace that does not exist: the namespace's own 404."""
+    return ApiError(404, f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"})
+
+
+def namespace_terminating(resource: Resource, namespace: str, name: str) -> ApiError:
+    """NamespaceLifecycle admission on a create into a terminating namespace.
+
+    apiserver pkg/admission/plugin/namespace/lifecycle/admission.go (Lifecycle.Admit): admission.NewForbidden
+    names the object being created, and a NamespaceTerminating cause is added.
+    """
+    cause = {"reason": "NamespaceTerminating", "message": f"namespace {namespace} is being terminated",
+             "field": "metadata.namespace"}
+    why = f"unable to create new content in namespace {namespace} because it is being terminated"
+    return ApiError(403, f'{resource.qualified} "{name}" is forbidden: {why}', _details(resource, name, causes=[cause]))
 
 
 # --------------------------------------------------------------------------
@@ -515,6 +563,220 @@ def _spec_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
     return []
 
 
+def _cronjob_name_causes(resource: Resource, obj: dict, creating: bool) -> list[tuple[str, str, str]]:
+    """pkg/apis/batch/validation ValidateCronJobCreate: the controller names Jobs <cronjob>-<11 characters>, and
+    a Job name is at most 63, so a new CronJob's name is at most 52."""
+    name = obj["metadata"]["name"]
+    if resource.kind != "CronJob" or not creating or len(name) <= 52:
+        return []
+    return [("metadata.name", "FieldValueInvalid", f"Invalid value: {json.dumps(name)}: must be no more than 52 characters")]
+
+
+def _host_path_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
+    """pkg/apis/core/validation validateHostPathVolumeSource -> validatePathNoBacksteps: no '..' segment."""
+    where = POD_SPECS.get(resource.kind)
+    pod = _dig(obj, where) if where else None
+    causes = []
+    for index, volume in enumerate((pod.get("volumes") or []) if isinstance(pod, dict) else []):
+        path = (volume.get("hostPath") or {}).get("path") if isinstance(volume, dict) else None
+        if isinstance(path, str) and ".." in path.split("/"):
+            detail = f"Invalid value: {json.dumps(path)}: must not contain '..'"
+            causes.append((f"{where}.volumes[{index}].hostPath.path", "FieldValueInvalid", detail))
+    return causes
+
+
+def _port_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
+    """Ports must be 1-65535 (apimachinery IsValidPortNum, InclusiveRangeError): container ports
+    (pkg/apis/core/validation validateContainerPorts) and Service ports (ValidateService, validateServicePort)."""
+    found: list[tuple[str, Any]] = []
+    where = POD_SPECS.get(resource.kind)
+    pod = _dig(obj, where) if where else None
+    for c, container in enumerate((pod.get("containers") or []) if isinstance(pod, dict) else []):
+        for p, port in enumerate((container.get("ports") or []) if isinstance(container, dict) else []):
+            found.append((f"{where}.containers[{c}].ports[{p}].containerPort", (port or {}).get("containerPort")))
+    if resource.kind == "Service":
+        for p, port in enumerate(_dig(obj, "spec.ports") or []):
+            found.append((f"spec.ports[{p}].port", (port or {}).get("port")))
+    return [(path, "FieldValueInvalid", f"Invalid value: {value}: must be between 1 and 65535, inclusive")
+            for path, value in found if isinstance(value, int) and not 1 <= value <= 65535]
+
+
+def _restart_policy_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
+    """pkg/apis/batch/validation validateJobSpec: a Job's pods restart OnFailure or Never; the pod default,
+    Always (pkg/apis/core/v1 defaults), is refused."""
+    if resource.kind not in ("Job", "CronJob") or not isinstance(_dig(obj, POD_SPECS[resource.kind]), dict):
+        return []  # no pod template at all: the stand-in reports that as the missing field only
+    path = POD_SPECS[resource.kind] + ".restartPolicy"
+    policy = _dig(obj, path) or "Always"
+    if policy in ("OnFailure", "Never"):
+        return []
+    return [(path, "FieldValueNotSupported", f'Unsupported value: "{policy}": supported values: "OnFailure", "Never"')]
+
+
+# apimachinery pkg/api/validate/content/kube.go (IsLabelKey, IsLabelValue) and errors.go (MaxLenError, RegexError),
+# applied by ValidateLabels (apimachinery pkg/apis/meta/v1/validation) to metadata.labels and the selectors and
+# pod template labels of pkg/apis/apps/validation and pkg/apis/batch/validation.
+_LABEL_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_NAME = re.compile(f"^{_LABEL_NAME_FMT}$")
+_LABEL_VALUE_FMT = f"({_LABEL_NAME_FMT})?"
+_LABEL_VALUE = re.compile(f"^{_LABEL_VALUE_FMT}$")
+_SUBDOMAIN_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+
+
+def _regex_error(message: str, regex: str, *examples: str) -> str:
+    shown = " or ".join(f"'{e}', " for e in examples)
+    return f"{message} (e.g. {shown}regex used for validation is '{regex}')"
+
+
+def label_key_errors(key: str) -> list[str]:
+    """IsLabelKey: an optional DNS subdomain prefix and '/', then a name of at most 63 bytes."""
+    name_message = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+    parts = key.split("/")
+    errors = []
+    if len(parts) > 2:
+        return ["a valid label key " + _regex_error(name_message, _LABEL_NAME_FMT, "MyName", "my.name", "123-abc")
+                + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
+    name = parts[-1]
+    if len(parts) == 2:
+        prefix = parts[0]
+        if not prefix:
+            errors.append("prefix part must be non-empty")
+        else:
+            if len(prefix.encode()) > 253:
+                errors.append("prefix part must be no more than 253 bytes")
+            if not _SUBDOMAIN.match(prefix):
+                errors.append("prefix part " + _regex_error(
+                    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                    "and must start and end with an alphanumeric character", _SUBDOMAIN_FMT, "example.com"))
+    if not name:
+        errors.append("name part must be non-empty")
+    elif len(name.encode()) > 63:
+        errors.append("name part must be no more than 63 bytes")
+    if not _LABEL_NAME.match(name):
+        errors.append("name part " + _regex_error(name_message, _LABEL_NAME_FMT, "MyName", "my.name", "123-abc"))
+    return errors
+
+
+def label_value_errors(value: Any) -> list[str]:
+    """IsLabelValue: empty, or at most 63 bytes of alphanumerics, '-', '_', '.', alphanumeric at both ends."""
+    errors = []
+    if len(value.encode()) > 63:
+        errors.append("must be no more than 63 bytes")
+    if not _LABEL_VALUE.match(value):
+        errors.append(_regex_error(
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+            "and must start and end with an alphanumeric character", _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
+    return errors
+
+
+def _label_causes(labels: Any, path: str) -> list[tuple[str, str, str]]:
+    """ValidateLabels: each bad key or value is a FieldValueInvalid on the map's path, as the real server says."""
+    causes = []
+    for key, value in (labels or {}).items() if isinstance(labels, dict) else []:
+        causes += [(path, "FieldValueInvalid", f"Invalid value: {json.dumps(key)}: {m}") for m in label_key_errors(key)]
+        if isinstance(value, str):
+            causes += [(path, "FieldValueInvalid", f"Invalid value: {json.dumps(value)}: {m}")
+                       for m in label_value_errors(value)]
+    return causes
+
+
+def _dig(obj: Any, path: str) -> Any:
+    for key in path.split("."):
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+# Where each kind carries labels the real validation checks, besides metadata.labels.
+LABEL_PATHS = {
+    "Deployment": ("spec.selector.matchLabels", "spec.template.metadata.labels"),
+    "Job": ("spec.template.metadata.labels",),
+    "CronJob": ("spec.jobTemplate.metadata.labels", "spec.jobTemplate.spec.template.metadata.labels"),
+}
+
+
+def _all_label_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
+    causes = _label_causes(_dig(obj, "metadata.labels"), "metadata.labels")
+    for path in LABEL_PATHS.get(resource.kind, ()):
+        causes += _label_causes(_dig(obj, path), path)
+    return causes
+
+
+# Where each kind holds a pod spec, whose quantities (resources, emptyDir sizeLimit) the server canonicalises.
+POD_SPECS = {
+    "Pod": "spec",
+    "Deployment": "spec.template.spec",
+    "Job": "spec.template.spec",
+    "CronJob": "spec.jobTemplate.spec.template.spec",
+}
+
+
+def _quantity_maps(resource: Resource, obj: dict) -> list[tuple[dict, str]]:
+    """(mapping, key) for every resource.Quantity the object holds."""
+    found: list[tuple[dict, str]] = []
+
+    def amounts(resources: Any) -> None:
+        for part in ("requests", "limits"):
+            mapping = resources.get(part) if isinstance(resources, dict) else None
+            if isinstance(mapping, dict):
+                found.extend((mapping, key) for key in mapping)
+
+    if resource.kind == "PersistentVolumeClaim":
+        amounts(_dig(obj, "spec.resources"))
+        capacity = _dig(obj, "status.capacity")
+        if isinstance(capacity, dict):
+            found.extend((capacity, key) for key in capacity)
+    pod = _dig(obj, POD_SPECS[resource.kind]) if resource.kind in POD_SPECS else None
+    if isinstance(pod, dict):
+        for container in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+            if isinstance(container, dict):
+                amounts(container.get("resources"))
+        for volume in pod.get("volumes") or []:
+            empty_dir = volume.get("emptyDir") if isinstance(volume, dict) else None
+            if isinstance(empty_dir, dict) and "sizeLimit" in empty_dir:
+                found.append((empty_dir, "sizeLimit"))
+    return found
+
+
+def _canonical_quantities(resource: Resource, obj: dict) -> None:
+    """Decode each quantity and store its canonical form, as the real server's JSON round trip does.
+
+    A quantity it cannot parse fails decoding: a 400 with ParseQuantity's words.
+    """
+    for mapping, key in _quantity_maps(resource, obj):
+        value = mapping[key]
+        text = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        try:
+            mapping[key] = quantity.canonical(text)
+        except quantity.QuantityError as exc:
+            cannot = f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}'
+            raise ApiError(400, f"{cannot}: {exc}") from None
+
+
+def check_body_type(resource: Resource, body: Any) -> None:
+    """The decoder's and handler's 400s for a body of another kind or API version than the URL's.
+
+    apiserver pkg/endpoints/handlers/create.go and update.go (createHandler, UpdateResource: "the API version in
+    the data ... does not match the expected API version") and rest.go transformDecodeError ("... cannot be
+    handled as a ..."), with the scheme's "unknown conversion" between two kinds.
+    """
+    if not isinstance(body, dict):
+        return
+    kind, api_version = body.get("kind") or resource.kind, body.get("apiVersion") or resource.api_version
+    if (api_version, kind) == (resource.api_version, resource.kind):
+        return
+    version = api_version.rsplit("/", 1)[-1]
+    internal = (resource.group.split(".")[0] or "core") + "." + resource.kind
+    other = _BY_KIND.get((api_version, kind))
+    if kind == resource.kind:
+        raise ApiError(400, f"the API version in the data ({api_version}) does not match the expected API version "
+                            f"({resource.api_version})")
+    if other is None:
+        why = f'no kind "{kind}" is registered for version "{api_version}" in scheme "pkg/api/legacyscheme/scheme.go:30"'
+    else:
+        why = f"converting ({version}.{kind}) to ({internal}): unknown conversion"
+    raise ApiError(400, f'{kind} in version "{version}" cannot be handled as a {resource.kind}: {why}')
+
+
 _MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
 
 
@@ -582,6 +844,32 @@ def _now() -> str:
 
 
 # --------------------------------------------------------------------------
+# Namespaces and finalizers
+
+SEEDED_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")  # what a new cluster has
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+
+
+def namespace_object(name: str, phase: str = "Active") -> dict:
+    """A Namespace as the server stores it (pkg/registry/core/namespace/strategy.go: phase Active, the
+    kubernetes finalizer; the kubernetes.io/metadata.name label its defaulting adds)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": phase},
+    }
+
+
+def claims_used(obj: dict) -> set[str]:
+    """The PersistentVolumeClaims a Pod, or the pods of a Deployment or Job, mount."""
+    spec = _dig(obj, POD_SPECS.get(obj.get("kind", ""), "spec")) or {}
+    volumes = spec.get("volumes") or [] if isinstance(spec, dict) else []
+    return {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in volumes if isinstance(v, dict)} - {None}
+
+
+# --------------------------------------------------------------------------
 # The store: kube-apiserver's semantics, with no HTTP in sight
 
 Key = tuple[str, str, str, str, str]  # group, version, plural, namespace ("" if cluster-scoped), name
@@ -597,6 +885,8 @@ class Store:
         self._next_ip = 1
         self.auto_rollout = True
         self.mutators: list[Callable[[str, dict], None]] = []  # (kind, object): like mutating webhooks
+        for name in SEEDED_NAMESPACES:
+            self.seed(namespace_object(name))
 
     @staticmethod
     def key(resource: Resource, namespace: str | None, name: str) -> Key:
@@ -650,33 +940,78 @@ class Store:
     # writes
 
     def create(self, resource: Resource, namespace: str | None, body: Any, dry_run: bool = False) -> dict:
+        """POST, in the real server's order: decode, admission (the namespace's lifecycle, the
+        PVC protection finalizer), validation, then storage (a resourceVersion set, a name taken)."""
+        check_body_type(resource, body)
         obj = _typed(resource, body)
         meta = obj["metadata"]
-        if resource.namespaced and not meta.get("namespace"):
-            meta["namespace"] = namespace
-        if resource.namespaced and meta["namespace"] != namespace:
-            raise ApiError(400, "the namespace of the provided object does not match the namespace sent on the request")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + secrets.token_hex(3)[:5]
         name = meta.get("name") or ""
-        if not name:
-            cause = ("metadata.name", "FieldValueRequired", "Required value: name or generateName is required")
-            raise invalid(resource, "", [cause])
         with self._lock:
-            if self.key(resource, namespace, name) in self._objects:
-                raise already_exists(resource, name)
+            self._check_namespace(resource, namespace, name or meta.get("generateName") or "Unknown")
+            if resource.namespaced and not meta.get("namespace"):
+                meta["namespace"] = namespace
+            if resource.namespaced and meta["namespace"] != namespace:
+                raise ApiError(400, "the namespace of the provided object does not match the namespace sent on the request")
+            if not name:
+                cause = ("metadata.name", "FieldValueRequired", "Required value: name or generateName is required")
+                raise invalid(resource, "", [cause])
             if resource.status:
                 obj.pop("status", None)
-            meta.pop("resourceVersion", None)
+            if resource.kind == "PersistentVolumeClaim":
+                # plugin/pkg/admission/storage/storageobjectinuseprotection (admitPVC): added on create.
+                if PVC_PROTECTION not in (meta.get("finalizers") or []):
+                    meta["finalizers"] = [*(meta.get("finalizers") or []), PVC_PROTECTION]
+            for system in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+                meta.pop(system, None)  # rest.FillObjectMetaSystemFields / BeforeCreate clear them
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=_now())
             if resource.generation:
                 meta["generation"] = 1
             self._admit(resource, obj, None)
+            if meta.get("resourceVersion"):
+                # apiserver pkg/storage/etcd3/store.go (Create): storage.ErrResourceVersionSetOnCreate, a plain
+                # error that responsewriters.ErrorToAPIStatus turns into a 500 with no reason.
+                raise ApiError(500, "resourceVersion should not be set on objects to be created", reason="")
+            existing = self._objects.get(self.key(resource, namespace, name))
+            if existing is not None:
+                error = already_exists(resource, name)
+                if existing["metadata"].get("deletionTimestamp"):  # store.go (create): said so
+                    error.message = f"object is being deleted: {error.message}"
+                raise error
             self._reconcile(resource, obj, None)
             if not dry_run:
                 meta["resourceVersion"] = self._bump()
                 self._objects[self.key(resource, namespace, name)] = obj
             return copy.deepcopy(obj)
+
+    def _check_namespace(self, resource: Resource, namespace: str | None, name: str) -> None:
+        """NamespaceLifecycle admission: no create into a namespace that is missing or terminating."""
+        if not resource.namespaced:
+            return
+        found = self._objects.get(self.key(NAMESPACES, None, namespace or ""))
+        if found is None:
+            raise namespace_not_found(namespace or "")
+        if (found.get("status") or {}).get("phase") == "Terminating":
+            raise namespace_terminating(resource, namespace or "", name)
+
+    def create_on_update(self, resource: Resource, namespace: str | None, name: str, body: Any, dry_run: bool) -> dict:
+        """A PUT to a missing object of a kind whose strategy allows create-on-update (store.go Update).
+
+        A uid in the body is a storage precondition the missing object cannot meet: 409, as
+        storage.Preconditions.Check and InterpretUpdateError answer.
+        """
+        uid = (body.get("metadata") or {}).get("uid") if isinstance(body, dict) else None
+        if uid:
+            raise conflict(resource, name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: ")
+        check_body_type(resource, body)
+        obj = _typed(resource, body)
+        if obj["metadata"].get("name") != name:
+            raise ApiError(
+                400, f"the name of the object ({obj['metadata'].get('name', '')}) does not match the name on the URL ({name})"
+            )
+        obj["metadata"].pop("resourceVersion", None)  # the create path of GuaranteedUpdate stores it afresh
+        return self.create(resource, namespace, obj, dry_run)
 
     def replace(
         self,
@@ -687,9 +1022,16 @@ class Store:
         dry_run: bool = False,
         subresource: str | None = None,
     ) -> dict:
+        check_body_type(resource, body)
         with self._lock:
             stored = self._stored(resource, namespace, name)
-            return self._update(resource, stored, _typed(resource, body), dry_run, subresource)
+            candidate = _typed(resource, body)
+            if not candidate["metadata"].get("resourceVersion") and not resource.unconditional_update:
+                # store.go (Update): without AllowUnconditionalUpdate a PUT must name the version it replaces.
+                detail = "Invalid value: 0x0: must be specified for an update"
+                raise invalid(resource, name, [("metadata.resourceVersion", "FieldValueInvalid", detail)],
+                              by_resource=True)
+            return self._update(resource, stored, candidate, dry_run, subresource)
 
     def patch(
         self,
@@ -743,12 +1085,11 @@ class Store:
                 updated.pop("status", None)
                 if "status" in stored:
                     updated["status"] = copy.deepcopy(stored["status"])
-        keep = {
-            k: old[k]
-            for k in ("name", "namespace", "uid", "creationTimestamp", "generation", "resourceVersion")
-            if k in old
-        }
-        updated["metadata"].update(keep)
+        system = ("name", "namespace", "uid", "creationTimestamp", "generation", "resourceVersion",
+                  "deletionTimestamp", "deletionGracePeriodSeconds")
+        for key in system:
+            updated["metadata"].pop(key, None)
+        updated["metadata"].update({k: old[k] for k in system if k in old})
         if subresource != "status":
             self._admit(resource, updated, stored)
         if resource.generation and updated.get("spec") != stored.get("spec"):
@@ -757,9 +1098,16 @@ class Store:
             self._reconcile(resource, updated, stored)
         if updated == stored:
             return copy.deepcopy(stored)  # a no-op write keeps its resourceVersion, as etcd does
+        if old.get("deletionTimestamp") and not updated["metadata"].get("finalizers"):
+            # store.go ShouldDeleteDuringUpdate: the last finalizer gone from an object being deleted deletes it.
+            if not dry_run:
+                del self._objects[self.key(resource, old.get("namespace"), name)]
+                self._release_claims()
+            return copy.deepcopy(updated)
         if not dry_run:
             updated["metadata"]["resourceVersion"] = self._bump()
             self._objects[self.key(resource, old.get("namespace"), name)] = updated
+            self._release_claims()
         return copy.deepcopy(updated)
 
     def _admit(self, resource: Resource, obj: dict, old: dict | None) -> None:
@@ -767,9 +1115,23 @@ class Store:
         for mutate in self.mutators:
             mutate(resource.kind, obj)
         _check_decodable(resource, obj)
-        causes = _name_causes(resource, obj["metadata"]["name"]) + _spec_causes(resource, obj)
+        _canonical_quantities(resource, obj)
+        causes = (
+            _name_causes(resource, obj["metadata"]["name"])
+            + _cronjob_name_causes(resource, obj, creating=old is None)
+            + _all_label_causes(resource, obj)
+            + _host_path_causes(resource, obj)
+            + _port_causes(resource, obj)
+            + _restart_policy_causes(resource, obj)
+            + _spec_causes(resource, obj)
+        )
         if causes:
             raise invalid(resource, obj["metadata"]["name"], causes)
+        if resource.kind == "Namespace" and old is None:
+            fresh = namespace_object(obj["metadata"]["name"])
+            obj["metadata"].setdefault("labels", {}).update(fresh["metadata"]["labels"])
+            obj.setdefault("spec", {}).setdefault("finalizers", fresh["spec"]["finalizers"])
+            obj["status"] = fresh["status"]
         if resource.kind == "Service":
             _default_service(obj, old, self._allocate_ip)
         elif resource.kind == "Secret":
@@ -793,8 +1155,11 @@ class Store:
                 if wanted and wanted != actual:
                     why = f"Precondition failed: {label} in precondition: {wanted}, {label} in object meta: {actual}"
                     raise conflict(resource, name, why)
+            if meta.get("finalizers"):
+                return self._mark_deleted(resource, stored, dry_run)
             if not dry_run:
                 del self._objects[self.key(resource, namespace, name)]
+                self._release_claims()
         if resource.returns_deleted:
             return copy.deepcopy(stored)
         return {
@@ -805,10 +1170,43 @@ class Store:
             "details": _details(resource, name, uid=meta["uid"]),
         }
 
+    def _mark_deleted(self, resource: Resource, stored: dict, dry_run: bool) -> dict:
+        """store.go (Delete, updateForGracefulDeletionAndFinalizers): an object with finalizers is not removed;
+        it gets deletionTimestamp and stays until its finalizers are gone, and the answer is the object."""
+        marked = copy.deepcopy(stored)
+        meta = marked["metadata"]
+        if not meta.get("deletionTimestamp"):
+            meta.update(deletionTimestamp=_now(), deletionGracePeriodSeconds=0)
+            if not dry_run:
+                meta["resourceVersion"] = self._bump()
+                self._objects[self.key(resource, meta.get("namespace"), meta["name"])] = marked
+                self._release_claims()
+        return copy.deepcopy(marked)
+
+    def _release_claims(self) -> None:
+        """What pkg/controller/volume/pvcprotection does: a PVC being deleted loses its protection finalizer once
+        no pod uses it (here: no Pod, nor a Deployment or Job whose pods would), and is then removed."""
+        pvcs = resource_for("persistentvolumeclaims")
+        users = [resource_for("pods"), resource_for("deployments", "apps"), resource_for("jobs", "batch")]
+        for key, claim in list(self._objects.items()):
+            meta = claim["metadata"]
+            if key[:3] != self.key(pvcs, None, "")[:3] or not meta.get("deletionTimestamp"):
+                continue
+            if PVC_PROTECTION not in (meta.get("finalizers") or []):
+                continue
+            namespace = meta.get("namespace")
+            if any(meta["name"] in claims_used(user) for kind in users for user in self.all(kind, namespace)):
+                continue
+            meta["finalizers"] = [f for f in meta["finalizers"] if f != PVC_PROTECTION]
+            if meta["finalizers"]:
+                meta["resourceVersion"] = self._bump()
+            else:
+                del self._objects[key]
+
     # direct access for tests
 
     def seed(self, obj: dict) -> dict:
-        """Store ``obj`` as given, filling the metadata the server owns."""
+        """Store ``obj`` as given, filling the metadata the server owns (and its namespace, which it needs)."""
         resource = _BY_KIND.get((obj.get("apiVersion"), obj.get("kind")))
         if resource is None:
             raise ValueError(f"the stand-in does not serve {obj.get('apiVersion')} {obj.get('kind')}")
@@ -821,13 +1219,18 @@ class Store:
         if resource.generation:
             meta.setdefault("generation", 1)
         with self._lock:
+            if resource.namespaced and self.key(NAMESPACES, None, meta["namespace"]) not in self._objects:
+                self.seed(namespace_object(meta["namespace"]))  # an object cannot exist without its namespace
             meta["resourceVersion"] = self._bump()
             self._objects[self.key(resource, meta.get("namespace"), meta["name"])] = obj
         return copy.deepcopy(obj)
 
     def remove(self, resource: Resource, namespace: str | None, name: str) -> bool:
+        """Take an object away at once, as if its controller had finished with it."""
         with self._lock:
-            return self._objects.pop(self.key(resource, namespace, name), None) is not None
+            removed = self._objects.pop(self.key(resource, namespace, name), None) is not None
+            self._release_claims()  # it may have been a claim's last user
+            return removed
 
 
 def _typed(resource: Resource, body: Any) -> dict:
@@ -1205,6 +1608,27 @@ class KubeAPI:
     def remove(self, plural: str, namespace: str | None, name: str, group: str = "") -> bool:
         return self.store.remove(resource_for(plural, group), namespace, name)
 
+    def mount_claim(self, namespace: str, claim: str, pod: str = "claim-user") -> dict:
+        """Seed a running Pod that mounts ``claim``: a delete of the claim then leaves it terminating (the
+        pvc-protection finalizer) until the Pod goes (``remove("pods", namespace, pod)``)."""
+        volume = {"name": "data", "persistentVolumeClaim": {"claimName": claim}}
+        return self.seed({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": namespace},
+            "spec": {"containers": [{"name": "main", "image": "busybox"}], "volumes": [volume]},
+            "status": {"phase": "Running"},
+        })
+
+    def add_namespace(self, name: str) -> dict:
+        """Create a namespace, as ``kubectl create namespace`` would."""
+        return self.seed(namespace_object(name))
+
+    def terminate_namespace(self, name: str) -> dict:
+        """Put a namespace in the state ``kubectl delete namespace`` leaves it in while its content goes."""
+        stored = self.store.get(NAMESPACES, None, name)
+        stored["metadata"]["deletionTimestamp"] = _now()
+        stored["status"] = {"phase": "Terminating"}
+        return self.seed(stored)
+
     def set_status(self, plural: str, namespace: str | None, name: str, status: dict, group: str = "") -> dict:
         """Replace an object's status, as its controller would (a rollout under way, a pod crash-looping)."""
         resource = resource_for(plural, group)
@@ -1304,6 +1728,8 @@ class KubeAPI:
         if request.method == "GET":
             return Answer(200, self.store.get(resource, namespace, name))
         if request.method == "PUT":
+            if resource.create_on_update and sub is None and self.store.peek(resource, namespace, name) is None:
+                return Answer(201, self.store.create_on_update(resource, namespace, name, body, dry_run))
             return Answer(200, self.store.replace(resource, namespace, name, body, dry_run, sub))
         if request.method == "PATCH":
             content_type = (request.content_type or "").split(";")[0].strip()
