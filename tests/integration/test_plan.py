@@ -179,13 +179,15 @@ def test_server_dry_run_sends_every_write_with_dry_run_all_and_stores_nothing(no
 
 
 def test_server_dry_run_surfaces_what_the_server_would_refuse(norn, cluster, cloudflared_bin):
-    # A DNS-1123 label norn accepts, but a Service name must be a DNS-1035 label (start with a letter).
-    norn.write_spec(WEB_SPEC.replace("internal: web-svc", "internal: 9web"))
+    # What only the server knows: here an admission policy that forbids the Service. norn's own checks
+    # pass (plan without --server-dry-run says run); the dry-run request brings the refusal back.
+    norn.write_spec(WEB_SPEC)
     assert norn("plan", "web").code == 0
+    cluster.inject("POST", "/services?dryRun=All", status=403)
     run = norn("plan", "web", "--server-dry-run")
     assert run.code == 1
-    assert "  ! create-service       fail: the server refused Service default/9web:" in run.stdout
-    assert "a DNS-1035 label must consist of lower case alphanumeric characters" in run.stdout
+    assert "  ! create-service       fail: the server refused Service default/web-svc:" in run.stdout
+    assert "cannot perform this action" in run.stdout
     assert cluster.objects("services") == []
 
 
