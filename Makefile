@@ -1,14 +1,17 @@
 # make test: install into .venv and run the tests.  make test-load: the slow
 # runs of the reliability suite (50 apps at once, 100 same-app races per state
 # backend, the crash points with the kubernetes state backend).
+# make test-floor: the integration tests against the oldest versions of the
+# dependencies pyproject.toml allows, in a venv of their own (.venv-floor).
 # make demo: forge, status and teardown of examples/mail-agent against the
 # stand-in cluster.  make bench: norn against kubectl, timed side by side (not
 # part of make test).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+FLOOR_VENV ?= .venv-floor
 
-.PHONY: install test test-load demo bench clean
+.PHONY: install test test-load test-floor demo bench clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +27,15 @@ test: install
 test-load: install
 	$(PY) -m pytest -m load tests/reliability
 
+# Always a fresh venv: what it holds must be the lower bounds, not what was there.
+test-floor:
+	rm -rf $(FLOOR_VENV)
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(PYTHON) tools/floor_constraints.py pyproject.toml > $(FLOOR_VENV)/constraints.txt
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --constraint $(FLOOR_VENV)/constraints.txt -e '.[dev]'
+	$(FLOOR_VENV)/bin/python -m pip check
+	$(FLOOR_VENV)/bin/python -m pytest tests/integration tests/harness
+
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
@@ -31,4 +43,4 @@ bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .demo .bench .pytest_cache
+	rm -rf $(VENV) $(FLOOR_VENV) .demo .bench .pytest_cache
