@@ -370,13 +370,13 @@ def read_kubeconfigs(config_file: str) -> list[tuple[str, dict]]:
         raise UsageError(f"kubeconfig {config_file} does not exist", hint="check KUBECONFIG")
     files, total = [], 0
     for path in existing:
-        text = _read_text(path, KUBECONFIG_MAX_BYTES - total)
-        total += len(text)
-        files.append((path, parse_kubeconfig(path, text)))
+        data = _read(path, KUBECONFIG_MAX_BYTES - total)
+        total += len(data)
+        files.append((path, parse_kubeconfig(path, _decode(path, data))))
     return files
 
 
-def _read_text(path: str, budget: int) -> str:
+def _read(path: str, budget: int) -> bytes:
     where = f"kubeconfig {path}"
     if os.path.isdir(path):
         raise UsageError(f"{where} is a directory, not a file", hint="point KUBECONFIG at the file inside it")
@@ -390,10 +390,16 @@ def _read_text(path: str, budget: int) -> str:
             f"{where} is too large: kubeconfig files may hold {KUBECONFIG_MAX_BYTES // (1024 * 1024)} MiB in all",
             hint="point KUBECONFIG at the kubeconfig norn should use",
         )
+    return data
+
+
+def _decode(path: str, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{where} is not UTF-8 text (byte {exc.start})", hint="point KUBECONFIG at a kubeconfig file") from exc
+        raise UsageError(
+            f"kubeconfig {path} is not UTF-8 text (byte {exc.start})", hint="point KUBECONFIG at a kubeconfig file"
+        ) from exc
 
 
 def parse_kubeconfig(path: str, text: str) -> dict:
