@@ -332,16 +332,17 @@ def _load(kube_config: Any, files: list[tuple[str, dict]], config_file: str, act
     each entry remembering its file for relative certificate paths); a client
     laid out otherwise gets its public function, which reads the files again.
     """
+    loader = getattr(kube_config, "KubeConfigLoader", None)
     try:
-        _load_parsed(kube_config, files, active, configuration)
-    except (AttributeError, TypeError):
-        try:
+        if hasattr(kube_config, "ConfigNode") and hasattr(loader, "load_and_set"):
+            _load_parsed(kube_config, files, active, configuration)
+        else:
             kube_config.load_kube_config(config_file, active, client_configuration=configuration, persist_config=False)
-        except (AttributeError, TypeError, KeyError, ValueError) as exc:
-            raise UsageError(
-                f"kubeconfig {config_file}: the kubernetes client cannot load context {active!r}: {type(exc).__name__}: {exc}",
-                hint="check that context, its cluster and its user in the kubeconfig",
-            ) from exc
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:  # what the loader trips on in an odd file
+        raise UsageError(
+            f"kubeconfig {config_file}: the kubernetes client cannot load context {active!r}: {type(exc).__name__}: {exc}",
+            hint="check that context, its cluster and its user in the kubeconfig",
+        ) from exc
     return _context_user(files, active)
 
 
