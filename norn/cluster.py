@@ -295,17 +295,32 @@ def _root_cause(exc: BaseException) -> str:
     return str(reason or exc).strip() or type(exc).__name__
 
 
+KUBECONFIG_MAX_BYTES = 2 * 1024 * 1024  # all kubeconfig files together: parsed well within 2 s
+KUBECONFIG_MAX_NODES = 1_000_000  # YAML nodes once aliases are expanded: an alias bomb goes no further
+_SECTIONS = ("clusters", "contexts", "users")
+
+
 def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float = 30.0, request_timeout: float = 30.0) -> Cluster:
     """Load credentials like kubectl: KUBECONFIG, else ~/.kube/config, else in-cluster."""
-    from norn.lazyimport import import_kube_config, import_without_init
+    try:
+        from norn.lazyimport import import_kube_config, import_without_init
 
-    import_without_init("kubernetes")
-    import_without_init("kubernetes.utils")  # the transport needs two of its modules, not the YAML helpers
-    kube_config = import_kube_config()
-    from kubernetes.client.api_client import ApiClient
-    from kubernetes.client.configuration import Configuration
-    from kubernetes.config import incluster_config
-    from kubernetes.config.config_exception import ConfigException
+        import_without_init("kubernetes")
+        import_without_init("kubernetes.utils")  # the transport needs two of its modules, not the YAML helpers
+        kube_config = import_kube_config()
+        from kubernetes.client.api_client import ApiClient
+        from kubernetes.client.configuration import Configuration
+        from kubernetes.config import incluster_config
+        from kubernetes.config.config_exception import ConfigException
+    except ImportError as exc:
+        raise UsageError(
+            f"the kubernetes client cannot be imported: {exc}", hint="reinstall norn with its dependencies"
+        ) from exc
+    if not hasattr(ApiClient, "param_serialize"):  # Cluster._send needs it; the client has it from 37 on
+        raise UsageError(
+            "the installed kubernetes client is older than norn needs (37 or newer)",
+            hint="pip install --upgrade 'kubernetes>=37'",
+        )
 
     configuration = Configuration()
     configuration.retries = False  # norn retries, counted and bounded, in Cluster._request
@@ -324,19 +339,9 @@ def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float
                 "no Kubernetes credentials: KUBECONFIG is not set and ~/.kube/config does not exist",
                 hint="point KUBECONFIG at your kubeconfig file",
             )
-        paths = [p for p in config_file.split(os.pathsep) if p]
-        if not any(Path(p).expanduser().exists() for p in paths):
-            raise UsageError(f"kubeconfig {config_file} does not exist", hint="check KUBECONFIG")
-        # What load_kube_config does, keeping the loader to name the context and user:
-        # asking list_kube_config_contexts would parse the files again (PyYAML in pure
-        # Python: about 160 ms for an 80 KB kubeconfig of 40 clusters).
-        merged = kube_config.KubeConfigMerger(config_file)
-        if merged.config is None:
-            raise ConfigException("Invalid kube-config file. No configuration found.")
-        loader = kube_config.KubeConfigLoader(config_dict=merged.config, active_context=context, config_base_path=None)
-        loader.load_and_set(configuration)
-        active = loader.current_context.get("name")
-        user = (loader.current_context.get("context") or {}).get("user")
+        files = read_kubeconfigs(config_file)
+        active = pick_context(files, context)
+        user = _load(kube_config, files, config_file, active, configuration)
     except ConfigException as exc:
         raise UsageError(f"kubeconfig {config_file}: {exc}", hint="check KUBECONFIG and --context") from exc
     configuration.retries = False
@@ -387,3 +392,165 @@ def _namespace_hint(namespace: str, *, terminating: bool) -> str:
         f"{first}, or use a namespace that exists: --namespace or NORN_NAMESPACE for the app, "
         "NORN_STATE_NAMESPACE for norn's state (kubernetes state backend)"
     )
+
+
+def _load(kube_config: Any, files: list[tuple[str, dict]], config_file: str, active: str, configuration: Any) -> str | None:
+    """Set ``configuration`` for context ``active``; return the context's user.
+
+    The client's loader is given the files as they were read here (parsed once,
+    each entry remembering its file for relative certificate paths); a client
+    laid out otherwise gets its public function, which reads the files again.
+    """
+    loader = getattr(kube_config, "KubeConfigLoader", None)
+    try:
+        if hasattr(kube_config, "ConfigNode") and hasattr(loader, "load_and_set"):
+            _load_parsed(kube_config, files, active, configuration)
+        else:
+            kube_config.load_kube_config(config_file, active, client_configuration=configuration, persist_config=False)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:  # what the loader trips on in an odd file
+        raise UsageError(
+            f"kubeconfig {config_file}: the kubernetes client cannot load context {active!r}: {type(exc).__name__}: {exc}",
+            hint="check that context, its cluster and its user in the kubeconfig",
+        ) from exc
+    return _context_user(files, active)
+
+
+def _load_parsed(kube_config: Any, files: list[tuple[str, dict]], active: str, configuration: Any) -> None:
+    config_node = kube_config.ConfigNode
+    first_path, first = files[0]
+    merged = {k: v for k, v in first.items() if k not in _SECTIONS}
+    for section in _SECTIONS:
+        merged[section] = [
+            config_node(f"{path}/{section}/{entry['name']}", entry, path) for path, entry in _entries(files, section)
+        ]
+    root = config_node(first_path, merged, first_path)
+    loader = kube_config.KubeConfigLoader(config_dict=root, active_context=active, config_base_path=None)
+    loader.load_and_set(configuration)
+
+
+def read_kubeconfigs(config_file: str) -> list[tuple[str, dict]]:
+    """Each existing file of a KUBECONFIG list, parsed: (path, its mapping).
+
+    Anything that is not a kubeconfig is refused here with one line naming the
+    file, before the client's loader sees it.
+    """
+    paths = [str(Path(p).expanduser()) for p in config_file.split(os.pathsep) if p]
+    existing = [p for p in paths if os.path.exists(p)]
+    if not existing:
+        raise UsageError(f"kubeconfig {config_file} does not exist", hint="check KUBECONFIG")
+    files, total = [], 0
+    for path in existing:
+        data = _read(path, KUBECONFIG_MAX_BYTES - total)
+        total += len(data)
+        files.append((path, parse_kubeconfig(path, _decode(path, data))))
+    return files
+
+
+def _read(path: str, budget: int) -> bytes:
+    where = f"kubeconfig {path}"
+    if os.path.isdir(path):
+        raise UsageError(f"{where} is a directory, not a file", hint="point KUBECONFIG at the file inside it")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(budget + 1)
+    except OSError as exc:
+        raise UsageError(f"{where} cannot be read: {exc.strerror or exc}", hint="check its permissions") from exc
+    if len(data) > budget:
+        raise UsageError(
+            f"{where} is too large: kubeconfig files may hold {KUBECONFIG_MAX_BYTES // (1024 * 1024)} MiB in all",
+            hint="point KUBECONFIG at the kubeconfig norn should use",
+        )
+    return data
+
+
+def _decode(path: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"kubeconfig {path} is not UTF-8 text (byte {exc.start})", hint="point KUBECONFIG at a kubeconfig file"
+        ) from exc
+
+
+def parse_kubeconfig(path: str, text: str) -> dict:
+    """One kubeconfig's YAML as a mapping, its aliases expanding to at most KUBECONFIG_MAX_NODES nodes."""
+    import yaml
+
+    where = f"kubeconfig {path}"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when there: a large file parses in ms
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}) > KUBECONFIG_MAX_NODES:
+            raise UsageError(
+                f"{where}: its YAML aliases expand to more than {KUBECONFIG_MAX_NODES:,} nodes",
+                hint="write the kubeconfig without anchors and aliases",
+            )
+        config = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where} is not valid YAML: {_yaml_problem(exc)}", hint="fix the file or point KUBECONFIG elsewhere") from exc
+    except RecursionError as exc:
+        raise UsageError(f"{where} nests too deeply to be a kubeconfig", hint="point KUBECONFIG at a kubeconfig file") from exc
+    finally:
+        loader.dispose()
+    if config is None:
+        raise UsageError(f"{where} is empty", hint="point KUBECONFIG at a kubeconfig file")
+    if not isinstance(config, dict):
+        raise UsageError(f"{where} is not a kubeconfig: its top level is not a mapping", hint="point KUBECONFIG at a kubeconfig file")
+    for section in _SECTIONS:
+        entries = config.get(section) or []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in entries):
+            raise UsageError(f"{where}: {section} must be a list of entries, each with a name", hint="fix the file")
+    return config
+
+
+def _expanded_size(node: Any, seen: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once every alias is written out (shared nodes counted once each time)."""
+    if id(node) in seen:
+        return seen[id(node)]
+    seen[id(node)] = 1  # a node reached again while being counted is a cycle: counted once
+    size = 1
+    if isinstance(node.value, list):
+        for item in node.value:
+            for child in item if isinstance(item, tuple) else (item,):
+                size += _expanded_size(child, seen)
+                if size > KUBECONFIG_MAX_NODES:
+                    break
+    seen[id(node)] = size
+    return size
+
+
+def _yaml_problem(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
+
+
+def _entries(files: list[tuple[str, dict]], section: str) -> list[tuple[str, dict]]:
+    """One section of the merged kubeconfig: the first entry of each name wins, as kubectl merges."""
+    found: dict[str, tuple[str, dict]] = {}
+    for path, config in files:
+        for entry in config.get(section) or []:
+            found.setdefault(entry["name"], (path, entry))
+    return list(found.values())
+
+
+def pick_context(files: list[tuple[str, dict]], context: str | None) -> str:
+    """The context to use: --context, else the first current-context set (kubectl's rule); it must exist."""
+    names = [entry["name"] for _, entry in _entries(files, "contexts")]
+    where = "kubeconfig " + os.pathsep.join(path for path, _ in files)
+    wanted = context or next((c["current-context"] for _, c in files if c.get("current-context")), None)
+    listed = ", ".join(names) if names else "none"
+    if wanted is None:
+        raise UsageError(f"{where} sets no current-context; its contexts: {listed}", hint="pass --context NAME")
+    if wanted not in names:
+        source = "--context" if context else "its current-context"
+        raise UsageError(
+            f"{where} has no context {wanted!r} (from {source}); its contexts: {listed}",
+            hint="pass --context with one of them" if names else "add the context to the kubeconfig",
+        )
+    return wanted
+
+
+def _context_user(files: list[tuple[str, dict]], name: str) -> str | None:
+    context = next(e for _, e in _entries(files, "contexts") if e["name"] == name).get("context")
+    return context.get("user") if isinstance(context, dict) else None

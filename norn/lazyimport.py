@@ -30,7 +30,10 @@ def import_without_init(name: str) -> None:
     """
     if name in sys.modules:
         return
-    spec = importlib.util.find_spec(name)
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return  # a parent package missing or odd: the plain import will say what is wrong
     if spec is None or spec.loader is None or spec.submodule_search_locations is None:
         return
     package = importlib.util.module_from_spec(spec)
@@ -69,7 +72,7 @@ def import_kube_config() -> types.ModuleType:
     sys.modules.update(placeholders)
     try:
         return importlib.import_module("kubernetes.config.kube_config")
-    except ImportError:
+    except (ImportError, AttributeError):
         pass  # a client that wants more of these modules than the placeholders hold
     finally:
         for name, placeholder in placeholders.items():

@@ -82,3 +82,60 @@ def test_the_client_still_parses_dates_with_the_real_parser():
         import dateutil.parser
         assert type(dateutil.parser.parser).__name__ == 'type'  # the real module, not the placeholder
     """)
+
+
+def test_a_missing_package_is_the_plain_import_error():
+    # oauthlib absent (a broken install): norn says what the plain import says, no error of its own.
+    run("""
+        import importlib.abc, sys
+
+        class Missing(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] == 'oauthlib':
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+        sys.meta_path.insert(0, Missing())
+        from norn.lazyimport import import_kube_config, import_without_init
+        import_without_init('oauthlib.oauth2')  # no spec to find: nothing registered, no error
+        assert 'oauthlib.oauth2' not in sys.modules
+        import_without_init('kubernetes')
+        try:
+            import_kube_config()
+        except ModuleNotFoundError as exc:
+            assert exc.name == 'oauthlib', exc
+        else:
+            raise AssertionError('imported without oauthlib')
+    """)
+
+
+def test_a_client_reading_a_name_the_placeholder_lacks_at_import_gets_the_plain_import():
+    # As if kube_config did `dateutil.parser.isoparse` while it imports: an AttributeError on the
+    # placeholder, where a `from ... import` would have been an ImportError.
+    run("""
+        import importlib, importlib.abc, importlib.machinery, sys
+
+        class Wrapped(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name != 'kubernetes.config.kube_config':
+                    return None
+                spec = importlib.machinery.PathFinder.find_spec(name, path)
+                real = spec.loader
+
+                class Loader(importlib.abc.Loader):
+                    def create_module(self, spec):
+                        return None
+
+                    def exec_module(self, module):
+                        importlib.import_module('dateutil.parser').isoparse
+                        real.exec_module(module)
+
+                spec.loader = Loader()
+                return spec
+
+        sys.meta_path.insert(0, Wrapped())
+        from norn.lazyimport import import_kube_config, import_without_init
+        import_without_init('kubernetes')
+        kube_config = import_kube_config()
+        import dateutil.parser
+        assert callable(kube_config.KubeConfigLoader) and callable(dateutil.parser.isoparse)
+    """)
