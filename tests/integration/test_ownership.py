@@ -11,6 +11,7 @@ so a second create of the name is 409 AlreadyExists (Store.Create).
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -158,6 +159,34 @@ def test_an_object_being_deleted_is_not_taken_as_done(norn, cluster):
     )
     assert cluster.get_object("deployments", "default", "web", group="apps") is None
     assert "persistentVolumeClaims" not in norn.state("web")["resources"]
+
+
+def test_a_forced_reforge_waits_for_its_volume_in_use_to_go_and_creates_it_afresh(norn, cluster):
+    """The real sequence: teardown --delete-volumes while a pod still mounts the claim leaves the PVC
+    terminating under kubernetes.io/pvc-protection (pkg/controller/volume/pvcprotection removes the
+    finalizer only once no pod uses it); a forge right after must wait for it to go, not take it as done."""
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 0
+    old_uid = cluster.get_object("persistentvolumeclaims", "default", "web-data")["metadata"]["uid"]
+    cluster.mount_claim("default", "web-data")  # a pod of the old rollout, still terminating
+    assert norn("teardown", "web", "--yes", "--delete-volumes").code == 0
+    assert cluster.get_object("persistentvolumeclaims", "default", "web-data")["metadata"]["deletionTimestamp"]
+
+    cluster.clear_log()
+    forge = norn.popen("forge", "web", "--output", "json", NORN_API_RETRY_SECONDS="60")
+    pvc_path = "/persistentvolumeclaims/web-data"
+    deadline = time.monotonic() + 30
+    while cluster.count("GET", pvc_path) < 2 and time.monotonic() < deadline:  # norn is polling it
+        time.sleep(0.05)
+    assert cluster.count("GET", pvc_path) >= 2
+    assert cluster.get_object("deployments", "default", "web", group="apps") is None  # still waiting
+    cluster.remove("pods", "default", "claim-user")  # the pod goes: the finalizer lets the claim go
+    out, err = forge.communicate(timeout=60)
+    assert forge.returncode == 0, err
+    fresh = cluster.get_object("persistentvolumeclaims", "default", "web-data")
+    assert not fresh["metadata"].get("deletionTimestamp") and fresh["metadata"]["uid"] != old_uid
+    assert cluster.get_object("deployments", "default", "web", group="apps") is not None
+    assert norn.state("web")["resources"]["createdUids"]["PersistentVolumeClaim/web-data"] == fresh["metadata"]["uid"]
 
 
 # norn validate: infraspecs that would claim the same object name (no cluster needed)
