@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from norn.cluster import LEASE, needs
-from norn.errors import AlreadyExists, Busy, Conflict, LostRace, NornError, NotFound
+from norn.errors import AlreadyExists, Busy, ClusterError, Conflict, LostRace, NornError, NotFound
 from norn.events import now, rfc3339
 
 if TYPE_CHECKING:
@@ -167,6 +167,13 @@ class LeaseLock:
                 self.cluster.dry_run("PUT", LEASE, self.namespace, self.name, self._taken(None, now()))
             except NotFound:
                 pass
+            except ClusterError as exc:
+                if exc.status != 422 or "resourceVersion" not in exc.message:
+                    raise
+                # The Lease appeared since our read: an update of an existing Lease must carry its
+                # resourceVersion (kubernetes pkg/registry/coordination/lease/strategy.go,
+                # AllowUnconditionalUpdate is false), so another runner created it and won.
+                raise Conflict(exc.message, status=409, reason="Conflict") from exc
 
     def _taken(self, current: dict | None, moment: datetime) -> dict:
         metadata: dict[str, Any] = {
