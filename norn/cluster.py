@@ -240,7 +240,9 @@ class Cluster:
         except NamespaceUnusable:
             raise
         except ClusterError as exc:
-            if exc.status == 403:
+            # 403: not allowed to read Namespaces. A 404 that does not name the namespace (a server or proxy
+            # that does not serve the namespaces resource) tells nothing either: the first create will say.
+            if exc.status in (403, 404):
                 return
             raise
         if (found.get("status") or {}).get("phase") == "Terminating":

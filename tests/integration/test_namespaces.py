@@ -69,6 +69,18 @@ def test_when_the_role_cannot_read_namespaces_a_refused_create_says_the_same(nor
     assert "kubectl create namespace staging" in failed["error"] and "grant" not in failed["error"]
 
 
+def test_a_404_that_does_not_name_the_namespace_tells_nothing_and_the_forge_goes_on(norn, cluster):
+    # A proxy or server that does not serve the namespaces resource answers 404 without details naming
+    # the namespace (apimachinery's NewNotFound always sets details.kind): the check cannot tell, the forge goes on.
+    cluster.inject(method="GET", path_contains="/api/v1/namespaces/default", status=404)
+    norn.write_spec(WEB_SPEC)
+
+    run = norn("forge", "web")
+
+    assert run.code == 0, run.stderr
+    assert cluster.get_object("deployments", "default", "web", group="apps") is not None
+
+
 def test_the_kubernetes_state_backend_in_a_missing_namespace(norn, cluster):
     norn.write_spec(WEB_SPEC)
 
