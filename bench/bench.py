@@ -110,7 +110,8 @@ class Bench:
     # --- setup ---------------------------------------------------------------------
 
     def _write_apps(self) -> None:
-        from norn import infraspec, manifests, settings
+        from norn import infraspec, settings
+        from norn.steps import manifests
 
         conf = settings.load({})
         for app in [APP, *FIFTY]:

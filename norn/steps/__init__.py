@@ -2,7 +2,7 @@
 
 This module holds what every step shares: creating an app object without ever
 adopting another's, and deleting only what is this app's. An object is this
-app's when norn created it for this app (``manifests.owner``). The uid of each
+app's when norn created it for this app (``kube.ownership.owner``). The uid of each
 object a forge creates itself is recorded under ``createdUids``, so a teardown
 deletes it with a uid precondition in one request. Anything else (a uid of the
 ``uids`` key earlier versions wrote, which could be another app's object they
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 
-from norn.cluster import Kind
 from norn.errors import AlreadyExists, Conflict, StepError
-from norn.manifests import deleting, owner
-from norn.pipeline import Context
+from norn.kube.cluster import Kind
+from norn.kube.ownership import deleting, owner
+from norn.steps.pipeline import Context
 
 CREATED_UIDS = "createdUids"  # {"Kind/name": uid} of objects this app's forge created
 UNVERIFIED_UIDS = "uids"  # what earlier versions recorded, also for objects they only found: never trusted

@@ -10,11 +10,11 @@ import uuid
 
 import yaml
 
-from norn import cloudflared
-from norn.cluster import CONFIGMAP
+from norn.cloudflare import cloudflared
 from norn.errors import NornError, StepError
-from norn.pipeline import Context
+from norn.kube.cluster import CONFIGMAP
 from norn.settings import CLOUDFLARED_CONFIG_KEY
+from norn.steps.pipeline import Context
 
 TOKEN_HOW = (
     "set CLOUDFLARE_API_TOKEN to an API token with the Zone.DNS edit permission on the zone, "
@@ -91,8 +91,10 @@ class RemoveDnsRoute:
                 f"warning: left the CNAME {hostname}: norn cannot tell its tunnel's id ({why}); "
                 "set NORN_TUNNEL_ID to the tunnel's UUID, or delete the record in Cloudflare's dashboard"
             )
-        from norn import dnsrecords  # the HTTP client is loaded only when a record is to be deleted
-        from norn.cfapi import Api, CloudflareError
+        from norn.cloudflare import (
+            dnsrecords,  # the HTTP client is loaded only when a record is to be deleted
+        )
+        from norn.cloudflare.cfapi import Api, CloudflareError
 
         try:
             outcome = dnsrecords.remove_cname(Api(ctx.settings.cloudflare_base_url, token), hostname, tunnel_id)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from norn import manifests
-from norn.cluster import SERVICE
-from norn.pipeline import Context
-from norn.steps import delete_owned, ensure_created
+from norn.kube.cluster import SERVICE
+from norn.steps import delete_owned, ensure_created, manifests
+from norn.steps.pipeline import Context
 
 
 class CreateService:

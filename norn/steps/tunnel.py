@@ -11,12 +11,14 @@ import random
 import time
 from typing import Callable, NamedTuple
 
-from norn import cloudflared, events, ingress, ingress_check, manifests
-from norn.cluster import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
+from norn import events
+from norn.cloudflare import cloudflared, ingress, ingress_check
+from norn.cloudflare.ingress import IngressError
 from norn.errors import Conflict, NotFound, StepError
-from norn.ingress import IngressError
-from norn.pipeline import Context, Skip
+from norn.kube.cluster import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
 from norn.settings import CLOUDFLARED_CONFIG_KEY
+from norn.steps import manifests
+from norn.steps.pipeline import Context, Skip
 
 MAX_CONFLICT_RETRIES = 20  # conflicts always retried, whatever the time budget; then up to NORN_API_RETRY_SECONDS
 CONFLICT_BACKOFF_FIRST = 0.05  # seconds: the ceiling of the first random wait after a conflict, doubling

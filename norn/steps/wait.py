@@ -6,15 +6,15 @@ same command resumes with them.
 
 from __future__ import annotations
 
-from norn import wait
-from norn.cluster import DEPLOYMENT
-from norn.pipeline import Context, Skip
+from norn.kube import rollout
+from norn.kube.cluster import DEPLOYMENT
+from norn.steps.pipeline import Context, Skip
 
 
 class WaitRollout:
     name = "wait-rollout"
 
-    def __init__(self, budget: wait.Budget) -> None:
+    def __init__(self, budget: rollout.Budget) -> None:
         self.budget = budget
 
     def skip_reason(self, ctx: Context) -> str | None:
@@ -23,13 +23,13 @@ class WaitRollout:
         return None
 
     def run(self, ctx: Context) -> str:
-        return wait.wait_for_rollout(ctx.cluster, ctx.namespace, ctx.spec.app, self.budget, ctx.progress)
+        return rollout.wait_for_rollout(ctx.cluster, ctx.namespace, ctx.spec.app, self.budget, ctx.progress)
 
 
 class WaitCloudflared:
     name = "wait-cloudflared"
 
-    def __init__(self, budget: wait.Budget) -> None:
+    def __init__(self, budget: rollout.Budget) -> None:
         self.budget = budget
 
     def skip_reason(self, ctx: Context) -> str | None:
@@ -39,10 +39,10 @@ class WaitCloudflared:
         namespace, name = ctx.settings.cloudflared_namespace, ctx.settings.cloudflared_deployment
         if ctx.cluster.get(DEPLOYMENT, namespace, name) is None:
             raise Skip(f"no cloudflared Deployment {namespace}/{name}")
-        return wait.wait_for_rollout(ctx.cluster, namespace, name, self.budget, ctx.progress)
+        return rollout.wait_for_rollout(ctx.cluster, namespace, name, self.budget, ctx.progress)
 
 
 def wait_steps(seconds: float) -> list:
     """The waits after a forge's steps, sharing one timeout."""
-    budget = wait.Budget(seconds)
+    budget = rollout.Budget(seconds)
     return [WaitRollout(budget), WaitCloudflared(budget)]

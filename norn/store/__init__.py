@@ -2,14 +2,13 @@
 
 Backends: ``local`` (JSON files under NORN_STATE_DIR, the default) and
 ``kubernetes`` (one Secret per app, locked by a Lease). Both keep the same JSON
-document, encoded by ``encode``, and both refuse a write based on a stale read:
+document, encoded by ``document.encode``, and both refuse a write based on a stale read:
 a save carries what the store last read or wrote for the app, and anything
 else found there raises LostRace instead of being overwritten.
 """
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,28 +37,11 @@ class StateStore(Protocol):
         """A human description of where the state (of one app) is kept."""
 
 
-def encode(state: ForgeState) -> bytes:
-    """The stored document, byte for byte the same in every backend."""
-    return json.dumps(state.to_json(), indent=2, sort_keys=False).encode() + b"\n"
-
-
-def decode(data: bytes | str) -> ForgeState:
-    """Parse a stored document; ValueError, KeyError or TypeError on a bad one."""
-    return ForgeState.from_json(json.loads(data))
-
-
-def describe(exc: Exception) -> str:
-    """Why a document could not be decoded, in a few words."""
-    if isinstance(exc, KeyError):
-        return f"missing key {exc.args[0]!r}"
-    return str(exc) or type(exc).__name__
-
-
 def open_store(settings: "Settings", backend: str | None = None, namespace: str | None = None) -> StateStore:
     """The store of ``backend`` (default: the settings'); the kubernetes client is imported only for that one."""
     backend = backend or settings.state_backend
     if backend == "kubernetes":
-        from norn import cluster
+        from norn.kube import cluster
         from norn.store.kubernetes import KubernetesStore
 
         def connect() -> "cluster.Cluster":

@@ -21,16 +21,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from norn.cluster import LEASE, SECRET, needs
-from norn.errors import AlreadyExists, ClusterError, Conflict, LostRace, NotFound, StateError
+from norn.errors import (
+    AlreadyExists,
+    ClusterError,
+    Conflict,
+    LostRace,
+    NotFound,
+    StateError,
+)
 from norn.events import now
-from norn.manifests import MANAGED_BY, is_managed
+from norn.kube.cluster import LEASE, SECRET, needs
+from norn.kube.ownership import MANAGED_BY, is_managed
 from norn.state import ForgeState
-from norn.store import decode, describe, encode
+from norn.store.document import decode, describe, encode
 from norn.store.lease import LeaseLock, holder, identity, lease_name
 
 if TYPE_CHECKING:
-    from norn.cluster import Cluster
+    from norn.kube.cluster import Cluster
 
 STATE_KEY = "state.json"
 SECRET_TYPE = "norn.dev/state.v1"

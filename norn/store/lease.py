@@ -24,12 +24,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from norn.cluster import LEASE, needs
-from norn.errors import AlreadyExists, Busy, ClusterError, Conflict, LostRace, NornError, NotFound
+from norn.errors import (
+    AlreadyExists,
+    Busy,
+    ClusterError,
+    Conflict,
+    LostRace,
+    NornError,
+    NotFound,
+)
 from norn.events import now, rfc3339
+from norn.kube.cluster import LEASE, needs
 
 if TYPE_CHECKING:
-    from norn.cluster import Cluster
+    from norn.kube.cluster import Cluster
 
 RENEWALS_PER_DURATION = 3
 

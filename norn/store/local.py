@@ -29,7 +29,7 @@ from pathlib import Path
 from norn.errors import Busy, LostRace, StateError
 from norn.events import now, rfc3339
 from norn.state import ForgeState
-from norn.store import decode, describe, encode
+from norn.store.document import decode, describe, encode
 
 HOLDER_WAIT_SECONDS = 1.0  # how long a second run waits for the holder to say who it is
 # The most a Secret holds (kube-apiserver's ValidateSecret: MaxSecretSize, 1 MiB), so the most

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from norn.errors import Busy, StateError
 from norn.events import rfc3339
 from norn.state import ForgeState
-from norn.store import StateStore, encode, open_store
+from norn.store import StateStore, open_store
+from norn.store.document import encode
 
 if TYPE_CHECKING:
     from norn.settings import Settings

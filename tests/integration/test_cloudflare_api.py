@@ -1,12 +1,18 @@
-"""norn.cfapi and norn.dnsrecords over real HTTP against the stand-in Cloudflare API."""
+"""norn.cloudflare.cfapi and norn.cloudflare.dnsrecords over real HTTP against the stand-in Cloudflare API."""
 
 from __future__ import annotations
 
 import pytest
 
-from norn import dnsrecords
-from norn.cfapi import Api, CloudflareError, Unreachable, _retry_after
-from norn.dnsrecords import Zone, dns_record_status, find_zone, remove_cname, tunnel_target
+from norn.cloudflare import dnsrecords
+from norn.cloudflare.cfapi import Api, CloudflareError, Unreachable, _retry_after
+from norn.cloudflare.dnsrecords import (
+    Zone,
+    dns_record_status,
+    find_zone,
+    remove_cname,
+    tunnel_target,
+)
 
 TUNNEL = "6ff42ae2-765d-4adf-8112-31c55c1551ef"
 TARGET = f"{TUNNEL}.cfargotunnel.com"

@@ -10,7 +10,13 @@ import time
 
 import pytest
 
-from tests.integration.conftest import start_held, unreachable_kubeconfig, WEB_SPEC, app_objects, configmap_text
+from tests.integration.conftest import (
+    WEB_SPEC,
+    app_objects,
+    configmap_text,
+    start_held,
+    unreachable_kubeconfig,
+)
 
 
 @pytest.mark.parametrize(

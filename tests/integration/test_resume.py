@@ -8,7 +8,14 @@ import signal
 import pytest
 
 from norn.store.local import LocalStore
-from tests.integration.conftest import start_held, TEARDOWN_STEPS, WEB_SPEC, WEB_STEPS, app_objects, configmap_text
+from tests.integration.conftest import (
+    TEARDOWN_STEPS,
+    WEB_SPEC,
+    WEB_STEPS,
+    app_objects,
+    configmap_text,
+    start_held,
+)
 
 
 @pytest.fixture(autouse=True)

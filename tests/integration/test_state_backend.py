@@ -19,7 +19,13 @@ import pytest
 
 from norn.store.lease import parse_time
 from norn.store.local import LocalStore
-from tests.integration.conftest import CRON_SPEC, WEB_SPEC, WEB_STEPS, Norn, unreachable_kubeconfig
+from tests.integration.conftest import (
+    CRON_SPEC,
+    WEB_SPEC,
+    WEB_STEPS,
+    Norn,
+    unreachable_kubeconfig,
+)
 from tests.kubeapi import KubeAPI, seed_cloudflared
 
 KUBERNETES = {"NORN_STATE_BACKEND": "kubernetes"}

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from norn import cluster
 from norn.errors import Busy, LostRace, StateError
+from norn.kube import cluster
 from norn.state import ForgeState, ForgeStatus, StepRecord
-from norn.store import StateStore, encode
+from norn.store import StateStore
+from norn.store.document import encode
 from norn.store.kubernetes import KubernetesStore, labels, secret_name
 from norn.store.local import LocalStore
 

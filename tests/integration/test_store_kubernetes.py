@@ -16,10 +16,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from norn import cluster
 from norn.errors import AccessDenied, Busy, LostRace
+from norn.kube import cluster
 from norn.state import ForgeState, ForgeStatus
-from norn.store import encode
+from norn.store.document import encode
 from norn.store.kubernetes import KubernetesStore
 from norn.store.lease import micro_time, parse_time
 

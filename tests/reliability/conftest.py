@@ -13,7 +13,15 @@ from tests.integration.conftest import WEB_SPEC
 from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG, KubeAPI, seed_cloudflared
 from tests.kubeapi.fixtures import BIN_DIR
 from tests.reliability import figures
-from tests.reliability.harness import FORGE, TEARDOWN, Norn, Reference, configmap_text, ingress_rules, snapshot
+from tests.reliability.harness import (
+    FORGE,
+    TEARDOWN,
+    Norn,
+    Reference,
+    configmap_text,
+    ingress_rules,
+    snapshot,
+)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-import norn.cluster
+import norn.kube.cluster
 from tests.reliability import figures
 from tests.reliability.harness import FORGE, TEARDOWN, assert_converged, fired, quiesce
 
@@ -75,7 +75,7 @@ def clear_error(kind: str) -> str:
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(norn.cluster, "BACKOFF_FIRST", 0.01)
+    monkeypatch.setattr(norn.kube.cluster, "BACKOFF_FIRST", 0.01)
 
 
 def env_for(kind: str, *, persistent: bool = False) -> dict[str, str]:

@@ -24,7 +24,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import norn.cloudflared
+import norn.cloudflare.cloudflared
 from norn import infraspec
 from norn.errors import SpecError
 from tests.integration.conftest import CRON_SPEC, WEB_SPEC
@@ -135,7 +135,7 @@ yaml_texts = st.one_of(
 def runs(tmp_path: Path, cluster, monkeypatch: pytest.MonkeyPatch):
     """A fresh Norn (state and apps folders) per example, against a cluster reset after each."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(norn.cloudflared, "find", lambda: None)  # no cloudflared: a valid forge stays quick
+    monkeypatch.setattr(norn.cloudflare.cloudflared, "find", lambda: None)  # no cloudflared: a valid forge stays quick
     counter = itertools.count()
 
     def fresh() -> Norn:

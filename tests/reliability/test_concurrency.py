@@ -24,7 +24,14 @@ import pytest
 
 from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG
 from tests.reliability import figures
-from tests.reliability.harness import FORGE, TEARDOWN, Gate, configmap_text, ingress_rules, wait_until
+from tests.reliability.harness import (
+    FORGE,
+    TEARDOWN,
+    Gate,
+    configmap_text,
+    ingress_rules,
+    wait_until,
+)
 
 # --- two runs, one app ---------------------------------------------------------------
 

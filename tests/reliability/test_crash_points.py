@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from norn.dnsrecords import tunnel_target
+from norn.cloudflare.dnsrecords import tunnel_target
 from norn.events import now
 from norn.store.lease import holder, lease_name
 from tests.kubeapi import KubeAPI

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from norn import manifests, settings, validation
+from norn import settings
 from norn.infraspec import load
+from norn.operations import validation
+from norn.steps import manifests
 from tests.integration.conftest import WEB_SPEC, Norn
 
 WEB = "app: web\nrole: webserver\nport: 8080\n"

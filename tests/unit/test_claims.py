@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from norn import validation
 from norn.infraspec import Infraspec
+from norn.operations import validation
 
 
 def spec(**fields) -> Infraspec:

@@ -12,7 +12,11 @@ import json
 
 import pytest
 
-from norn.cloudflared import _strip_log_prefixes, reported_tunnel_id, routed_name
+from norn.cloudflare.cloudflared import (
+    _strip_log_prefixes,
+    reported_tunnel_id,
+    routed_name,
+)
 
 TUNNEL = "6ff42ae2-765d-4adf-8112-31c55c1551ef"
 

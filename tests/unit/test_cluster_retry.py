@@ -8,8 +8,8 @@ import time
 import pytest
 
 from norn import settings
-from norn.cluster import BACKOFF_CAP, BACKOFF_FIRST, _backoff, _retry_after
 from norn.errors import UsageError
+from norn.kube.cluster import BACKOFF_CAP, BACKOFF_FIRST, _backoff, _retry_after
 
 
 @pytest.mark.parametrize("attempt", range(8))

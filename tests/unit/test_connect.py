@@ -9,9 +9,9 @@ import types
 import pytest
 import yaml
 
-from norn import cluster
-from norn.cluster import connect
 from norn.errors import UsageError
+from norn.kube import cluster
+from norn.kube.cluster import connect
 
 
 def kubeconfig(path, current: str, *names: str):
@@ -153,13 +153,13 @@ def test_a_directory_or_an_unreadable_kubeconfig_is_one_line(tmp_path, monkeypat
 
 
 def test_a_client_without_the_loader_norn_uses_gets_its_public_function(tmp_path, monkeypatch):
-    import norn.lazyimport
+    import norn.kube.lazyimport
 
     config = kubeconfig(tmp_path / "config", "dev", "dev", "prod")
     connect(str(config), None)
     real = sys.modules["kubernetes.config.kube_config"]
     public_only = types.SimpleNamespace(load_kube_config=real.load_kube_config)  # no ConfigNode, no KubeConfigLoader
-    monkeypatch.setattr(norn.lazyimport, "import_kube_config", lambda: public_only)
+    monkeypatch.setattr(norn.kube.lazyimport, "import_kube_config", lambda: public_only)
     prod = connect(str(config), "prod")
     assert (prod.context, prod.user, prod.server) == ("prod", "user-prod", "http://prod.invalid:6443")
 
@@ -194,11 +194,11 @@ def test_a_client_older_than_37_is_one_line_naming_the_version_needed(tmp_path, 
 
 
 def test_a_client_that_cannot_be_imported_is_one_line(tmp_path, monkeypatch):
-    import norn.lazyimport
+    import norn.kube.lazyimport
 
     def broken():
         raise ImportError("No module named 'oauthlib'")
 
-    monkeypatch.setattr(norn.lazyimport, "import_kube_config", broken)
+    monkeypatch.setattr(norn.kube.lazyimport, "import_kube_config", broken)
     with pytest.raises(UsageError, match=r"the kubernetes client cannot be imported: No module named 'oauthlib'"):
         connect(str(kubeconfig(tmp_path / "config", "dev", "dev")), None)

@@ -1,8 +1,8 @@
 """Pure drift judgement: which differences are norn's, and what the spec digest covers."""
 
 
-from norn.drift import edited_fields
 from norn.infraspec import Infraspec, spec_digest
+from norn.operations.drift import edited_fields
 
 
 def test_only_fields_norn_set_count():

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from norn.drift import edited_fields, quantity_value, same_quantity
+from norn.operations.drift import edited_fields, quantity_value, same_quantity
 
 
 @pytest.mark.parametrize("sent, stored", [

@@ -1,13 +1,16 @@
-"""The collector in a norn command: off while it imports, back on for the pipeline, frozen at exit."""
+"""The collector in a norn command: off while it imports, back on for the pipeline (the CLI's sink
+turns it on at the run's first event), frozen at exit."""
 
 import gc
 
 import pytest
 
-from norn import cli, gcpause, pipeline, settings
+from norn import cli, settings
+from norn.cli import gcpause
 from norn.events import Recorder
-from norn.pipeline import Context
 from norn.state import ForgeState
+from norn.steps import pipeline
+from norn.steps.pipeline import Context
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +48,7 @@ class Probe:
 def run_probe() -> Probe:
     probe = Probe()
     ctx = Context("web", settings.load({}), ForgeState("web"))
-    pipeline.run("forge", [probe], ctx, MemoryStore(), Recorder())
+    pipeline.run("forge", [probe], ctx, MemoryStore(), gcpause.ResumingSink(Recorder()))
     return probe
 
 

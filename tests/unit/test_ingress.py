@@ -1,4 +1,4 @@
-"""norn.ingress: textual edits of the cloudflared config that keep the operator's text."""
+"""norn.cloudflare.ingress: textual edits of the cloudflared config that keep the operator's text."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from norn.cloudflare.ingress import IngressError, add_rule, find_rule, remove_rule
 from norn.errors import StepError
-from norn.ingress import IngressError, add_rule, find_rule, remove_rule
 
 APP = "app.example.com"
 SVC = "http://app.apps.svc.cluster.local:8080"

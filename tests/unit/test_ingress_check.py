@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from norn.ingress_check import problems, re2_problem
+from norn.cloudflare.ingress_check import problems, re2_problem
 from tests.unit.cloudflared_rules import ROWS, config, path, rule, service
 
 

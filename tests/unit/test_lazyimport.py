@@ -1,4 +1,4 @@
-"""norn.lazyimport: the kubernetes client's kubeconfig loader without imports it rarely needs.
+"""norn.kube.lazyimport: the kubernetes client's kubeconfig loader without imports it rarely needs.
 
 Each check runs in a fresh interpreter: what matters is what sys.modules holds.
 """
@@ -25,7 +25,7 @@ def test_connect_loads_neither_requests_nor_oauthlib_oauth2_nor_the_date_parser(
     )
     run(f"""
         import sys
-        from norn.cluster import connect
+        from norn.kube.cluster import connect
         cluster = connect({str(kubeconfig)!r}, None)
         loaded = {{m for m in sys.modules if m.split('.')[0] in ('requests', 'requests_oauthlib')}}
         loaded |= {{m for m in sys.modules if m.startswith(('oauthlib.oauth2.', 'dateutil.parser', 'dateutil.tz'))}}
@@ -36,7 +36,7 @@ def test_connect_loads_neither_requests_nor_oauthlib_oauth2_nor_the_date_parser(
 
 def test_the_oidc_refresh_still_gets_the_real_classes():
     run("""
-        from norn.lazyimport import import_kube_config, import_without_init
+        from norn.kube.lazyimport import import_kube_config, import_without_init
         import_without_init('kubernetes')
         kube_config = import_kube_config()
         from requests_oauthlib.oauth2_session import OAuth2Session
@@ -53,7 +53,7 @@ def test_the_oidc_refresh_still_gets_the_real_classes():
 def test_after_the_real_packages_a_plain_import():
     run("""
         import requests_oauthlib
-        from norn.lazyimport import import_kube_config
+        from norn.kube.lazyimport import import_kube_config
         kube_config = import_kube_config()
         assert kube_config.OAuth2Session is requests_oauthlib.OAuth2Session
     """)
@@ -61,7 +61,7 @@ def test_after_the_real_packages_a_plain_import():
 
 def test_a_client_wanting_more_than_the_placeholder_gets_the_plain_import():
     run("""
-        import norn.lazyimport as lazy
+        import norn.kube.lazyimport as lazy
         lazy._PLACEHOLDERS['requests_oauthlib'].clear()  # as if kube_config imported a name the placeholder lacks
         lazy.import_without_init('kubernetes')
         kube_config = lazy.import_kube_config()
@@ -73,7 +73,7 @@ def test_a_client_wanting_more_than_the_placeholder_gets_the_plain_import():
 def test_the_client_still_parses_dates_with_the_real_parser():
     run("""
         import datetime, json
-        from norn.lazyimport import import_kube_config, import_without_init
+        from norn.kube.lazyimport import import_kube_config, import_without_init
         import_without_init('kubernetes')
         import_kube_config()
         from kubernetes.client.api_client import ApiClient
@@ -95,7 +95,7 @@ def test_a_missing_package_is_the_plain_import_error():
                     raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
         sys.meta_path.insert(0, Missing())
-        from norn.lazyimport import import_kube_config, import_without_init
+        from norn.kube.lazyimport import import_kube_config, import_without_init
         import_without_init('oauthlib.oauth2')  # no spec to find: nothing registered, no error
         assert 'oauthlib.oauth2' not in sys.modules
         import_without_init('kubernetes')
@@ -133,7 +133,7 @@ def test_a_client_reading_a_name_the_placeholder_lacks_at_import_gets_the_plain_
                 return spec
 
         sys.meta_path.insert(0, Wrapped())
-        from norn.lazyimport import import_kube_config, import_without_init
+        from norn.kube.lazyimport import import_kube_config, import_without_init
         import_without_init('kubernetes')
         kube_config = import_kube_config()
         import dateutil.parser

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from norn import manifests as m
 from norn.infraspec import Infraspec
+from norn.kube import ownership
 from norn.settings import Settings, load
+from norn.steps import manifests as m
 
 LABELS = {
     "app": "mail-agent",
@@ -74,7 +75,7 @@ def nightly(**overrides: Any) -> Infraspec:
 
 def test_labels() -> None:
     assert m.labels("mail-agent") == LABELS
-    assert m.MANAGED_BY == ("app.kubernetes.io/managed-by", "norn")
+    assert ownership.MANAGED_BY == ("app.kubernetes.io/managed-by", "norn")
 
 
 @pytest.mark.parametrize(
@@ -89,7 +90,7 @@ def test_labels() -> None:
     ],
 )
 def test_is_managed(obj: dict, managed: bool) -> None:
-    assert m.is_managed(obj) is managed
+    assert ownership.is_managed(obj) is managed
 
 
 def test_every_object_is_managed(settings: Settings) -> None:
@@ -97,8 +98,8 @@ def test_every_object_is_managed(settings: Settings) -> None:
     objects = [m.deployment(spec, settings), m.service(spec, settings), m.cronjob(nightly(), settings)]
     objects += m.persistent_volume_claims(spec, "apps")
     for obj in objects:
-        assert m.is_managed(obj)
-        assert m.owner(obj) == obj["metadata"]["labels"]["app"]
+        assert ownership.is_managed(obj)
+        assert ownership.owner(obj) == obj["metadata"]["labels"]["app"]
 
 
 # Label keys and values norn sets follow apimachinery's rules: the key is a qualified name with a DNS-1123
@@ -125,7 +126,7 @@ OWNERS = [
 
 @pytest.mark.parametrize(("obj", "app"), OWNERS)
 def test_owner(obj: dict, app: str | None) -> None:
-    assert m.owner(obj) == app
+    assert ownership.owner(obj) == app
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ def test_owner(obj: dict, app: str | None) -> None:
     ],
 )
 def test_deleting(metadata: dict, deleting: bool) -> None:
-    assert m.deleting({"metadata": metadata}) is deleting
+    assert ownership.deleting({"metadata": metadata}) is deleting
 
 
 def test_the_deployment_selector_keeps_only_the_app_label(settings: Settings) -> None:

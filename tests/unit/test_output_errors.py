@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from norn.events import Event
-from norn.render import Guarded, PlainSink
+from norn.output.render import Guarded, PlainSink
 
 
 class Counting(PlainSink):

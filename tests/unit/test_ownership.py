@@ -15,12 +15,13 @@ from __future__ import annotations
 import pytest
 
 from norn import steps
-from norn.cluster import PVC, SERVICE, Kind
 from norn.errors import AlreadyExists, Conflict, StepError
-from norn.pipeline import Context
+from norn.kube import ownership
+from norn.kube.cluster import PVC, SERVICE, Kind
 from norn.settings import load
 from norn.state import ForgeState
 from norn.steps import delete_owned, ensure_created
+from norn.steps.pipeline import Context
 
 
 def labels(app: str, *, instance: bool = True) -> dict[str, str]:
@@ -226,8 +227,9 @@ def test_a_foreign_object_under_a_recorded_name_fails_the_teardown(fake):
 
 
 def _live(obj: dict):
-    from norn import drift, manifests
     from norn.infraspec import Infraspec, spec_digest
+    from norn.operations import drift
+    from norn.steps import manifests
 
     spec = Infraspec.model_validate({"app": "web", "role": "worker"})
     settings = load({})
@@ -239,14 +241,14 @@ def _live(obj: dict):
 
 def _deployment_of_instance(instance: str | None) -> dict:
     """web's Deployment as norn builds it, with the instance label (object and pod template) changed or gone."""
-    from norn import manifests
     from norn.infraspec import Infraspec
+    from norn.steps import manifests
 
     obj = manifests.deployment(Infraspec.model_validate({"app": "web", "role": "worker"}), load({}))
     for labels in (obj["metadata"]["labels"], obj["spec"]["template"]["metadata"]["labels"]):
-        del labels[manifests.INSTANCE]
+        del labels[ownership.INSTANCE]
         if instance is not None:
-            labels[manifests.INSTANCE] = instance
+            labels[ownership.INSTANCE] = instance
     return obj
 
 

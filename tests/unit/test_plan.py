@@ -2,7 +2,7 @@
 
 from norn import settings as settings_module
 from norn.infraspec import Infraspec
-from norn.plan import FAIL, RUN, SKIP, Plan, plan_forge
+from norn.operations.plan import FAIL, RUN, SKIP, Plan, plan_forge
 from norn.state import ForgeState
 
 SETTINGS = settings_module.load({"NORN_STATE_DIR": "/nonexistent"})

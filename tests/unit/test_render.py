@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from norn.events import Event, now, rfc3339
-from norn.render import (
+from norn.output.render import (
     JsonSink,
     LiveSink,
     PlainSink,

@@ -3,7 +3,8 @@
 import pytest
 
 from norn.errors import StateError
-from norn.state import ForgeState, ForgeStatus as S
+from norn.state import ForgeState
+from norn.state import ForgeStatus as S
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ import copy
 
 import pytest
 
-from norn import cloudflared, infraspec, ingress, settings
-from norn.pipeline import Context
+from norn import infraspec, settings
+from norn.cloudflare import cloudflared, ingress
 from norn.state import ForgeState
 from norn.steps import tunnel
+from norn.steps.pipeline import Context
 
 CONFIG = "tunnel: norn\ningress:\n  - service: http_status:404\n"
 HOST, SERVICE = "web.example.com", "http://web-svc.default.svc.cluster.local:80"

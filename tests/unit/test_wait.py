@@ -3,7 +3,7 @@
 import pytest
 
 from norn.errors import UsageError
-from norn.wait import parse_duration, rollout_status, stuck_pod
+from norn.kube.rollout import parse_duration, rollout_status, stuck_pod
 
 
 def deployment(generation=1, desired=2, **status):

@@ -16,17 +16,27 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from norn import ingress, manifests
-from norn.cluster import CONFIGMAP, CRONJOB, DEPLOYMENT, ENDPOINTS, PVC, SERVICE, Kind
+from norn.cloudflare import ingress
 from norn.errors import NornError
 from norn.infraspec import spec_digest
+from norn.kube import ownership
+from norn.kube.cluster import (
+    CONFIGMAP,
+    CRONJOB,
+    DEPLOYMENT,
+    ENDPOINTS,
+    PVC,
+    SERVICE,
+    Kind,
+)
+from norn.kube.rollout import rollout_status
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState
-from norn.wait import rollout_status
+from norn.steps import manifests
 
 if TYPE_CHECKING:
-    from norn.cluster import Cluster
     from norn.infraspec import Infraspec
+    from norn.kube.cluster import Cluster
     from norn.settings import Settings
 
 LISTED = (DEPLOYMENT, PVC, SERVICE, ENDPOINTS, CRONJOB)
@@ -105,7 +115,7 @@ def assess(
             live.lines.append((kind.name, f"{name}: gone"))
             return None
         norns = {k: v for k, v in (desired or {}).items() if k not in ("apiVersion", "kind")}  # lists omit them
-        if manifests.INSTANCE not in ((obj.get("metadata") or {}).get("labels") or {}):
+        if ownership.INSTANCE not in ((obj.get("metadata") or {}).get("labels") or {}):
             norns = _without_instance(norns)  # made before norn set the label: not an edit
         for path, want, have in edited_fields(norns, obj):
             values = f" (norn set {want!r}, now {have!r})" if _scalar(want) and _scalar(have) else ""
@@ -182,7 +192,7 @@ def _check_dns(route: dict, settings: "Settings", live: Live, force: str) -> Non
     if not settings.cloudflare_token:
         live.lines.append(("DNS record", f"{hostname}: not checked (set CLOUDFLARE_API_TOKEN to check it)"))
         return
-    from norn.dnsrecords import dns_record_status
+    from norn.cloudflare.dnsrecords import dns_record_status
 
     tunnel_id = settings.tunnel_id or route.get("tunnelId")
     said = dns_record_status(hostname, tunnel_id, settings.cloudflare_token, settings.cloudflare_base_url)
@@ -212,7 +222,7 @@ def _endpoints_text(endpoints: dict | None) -> str:
 def _without_instance(value: Any) -> Any:
     """A copy of desired fields without the instance label, in metadata and pod templates alike."""
     if isinstance(value, dict):
-        return {k: _without_instance(v) for k, v in value.items() if k != manifests.INSTANCE}
+        return {k: _without_instance(v) for k, v in value.items() if k != ownership.INSTANCE}
     if isinstance(value, list):
         return [_without_instance(item) for item in value]
     return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 
-from norn.cfapi import Api, CloudflareError, Unreachable
+from norn.cloudflare.cfapi import Api, CloudflareError, Unreachable
 
 TUNNEL_DOMAIN = "cfargotunnel.com"
 PERMISSION = "Zone.DNS edit"

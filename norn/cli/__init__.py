@@ -17,7 +17,8 @@ from typing import Optional
 
 import typer
 
-from norn import __version__, gcpause
+from norn import __version__
+from norn.cli import gcpause
 from norn.errors import NornError, StepFailed, UsageError
 
 # Plain help, as click lays it out (\b keeps the examples' lines as written):
@@ -132,7 +133,8 @@ def forge(
 ) -> None:
     """Create the app's Deployment, Service, tunnel rule and DNS route, or its CronJob. Resumes a failed forge."""
     with _handled(debug):
-        from norn import infraspec, operations
+        from norn import infraspec
+        from norn.operations import lifecycle
 
         if dry_run or server_dry_run:
             wait_seconds = _wait_seconds(timeout) if wait else None
@@ -149,10 +151,10 @@ def forge(
         infraspec.check_forgeable(loaded, _path)
         store = _store(settings)
         peek = store.load(app_name)
-        if force and peek is not None and operations.has_work_to_undo(peek):
+        if force and peek is not None and lifecycle.has_work_to_undo(peek):
             _confirm(yes, f"Tear down {app_name} and forge it afresh?", "--force")
         with _sink(output) as sink, _interruptible():
-            outcome = operations.forge(
+            outcome = lifecycle.forge(
                 loaded, settings, store, sink, _connector(settings), force=force, wait_seconds=wait_seconds
             )
         _report(outcome, output)
@@ -173,26 +175,26 @@ def teardown(
 ) -> None:
     """Remove what forge created, in reverse: DNS route, tunnel rule, Service, Deployment (volumes are kept)."""
     with _handled(debug):
-        from norn import operations
         from norn.names import check_app_name
+        from norn.operations import lifecycle
 
         settings = _settings(None, context, state_backend)
         check_app_name(app_name)
         store = _store(settings.with_flags(namespace=namespace))  # the state lives with the app by default
         if dry_run or server_dry_run:
-            from norn import plan as planning
+            from norn.operations import plan as planning
 
-            state = operations.current(store, app_name)
-            operations.check_teardown_namespace(state, namespace)
+            state = lifecycle.current(store, app_name)
+            lifecycle.check_teardown_namespace(state, namespace)
             look = planning.reader(_connector(settings))
             found = planning.plan_teardown(app_name, settings, state, look, delete_volumes=delete_volumes)
             return _show_plan(found, output, settings if server_dry_run else None)
         peek = store.load(app_name)
-        if peek is not None and operations.has_work_to_undo(peek):
+        if peek is not None and lifecycle.has_work_to_undo(peek):
             what = "and delete its volumes" if delete_volumes else "(volumes are kept)"
             _confirm(yes, f"Tear down {app_name} {what}?", "teardown")
         with _sink(output) as sink, _interruptible():
-            outcome = operations.teardown(
+            outcome = lifecycle.teardown(
                 app_name, settings, store, sink, _connector(settings),
                 delete_volumes=delete_volumes, namespace_flag=namespace,
             )
@@ -212,7 +214,7 @@ def status(
     with _handled(debug):
         import json
 
-        from norn import render
+        from norn.output import render
         from norn.state import ForgeState
 
         settings = _settings(None, context, state_backend)
@@ -253,7 +255,7 @@ def validate(
     with _handled(debug):
         import json
 
-        from norn import validation
+        from norn.operations import validation
 
         settings = _settings(None, None)
         cwd = _cwd()
@@ -352,14 +354,15 @@ def _plan_forge(
     app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None
 ) -> None:
     """``forge --dry-run``: the state is read without the lock and nothing is written anywhere."""
-    from norn import infraspec, operations
-    from norn import plan as planning
+    from norn import infraspec
+    from norn.operations import lifecycle
+    from norn.operations import plan as planning
 
     settings = _settings(namespace, context, state_backend)
     infraspec.check_app_name(app_name)
     loaded, path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
     infraspec.check_forgeable(loaded, path)
-    state = operations.current(_store(settings), app_name)
+    state = lifecycle.current(_store(settings), app_name)
     look = planning.reader(_connector(settings))
     found = planning.plan_forge(loaded, settings, state, look, force=force, wait_seconds=wait_seconds)
     _show_plan(found, output, settings if server_dry_run else None)
@@ -369,7 +372,9 @@ def _status_live(app_name, settings, store, output) -> None:
     """``status --live``: the recorded state beside what the cluster says, one list call per kind."""
     import json
 
-    from norn import drift, infraspec, render, views
+    from norn import infraspec
+    from norn.operations import drift
+    from norn.output import render, views
     from norn.state import ForgeState, ForgeStatus
 
     if app_name is not None:
@@ -417,7 +422,7 @@ def _spec_or_problem(app_name: str, settings):
 
 
 def _wait_seconds(timeout: str) -> float:
-    from norn.wait import parse_duration
+    from norn.kube.rollout import parse_duration
 
     return parse_duration(timeout)
 
@@ -426,8 +431,8 @@ def _show_plan(found, output, server_settings) -> None:
     """Print a plan; exit 1 when a step would fail. With settings, check each write with dryRun=All first."""
     import json
 
-    from norn import plan as planning
-    from norn import views
+    from norn.operations import plan as planning
+    from norn.output import views
 
     if server_settings is not None:
         planning.check_with_server(found, _connector(server_settings)())
@@ -457,7 +462,7 @@ def _store(settings):
 
 def _connector(settings):
     def connect():
-        from norn import cluster
+        from norn.kube import cluster
 
         return cluster.connect(
             settings.kubeconfig,
@@ -493,11 +498,11 @@ def _interruptible():
 @contextmanager
 def _sink(output: Output):
     """The event sink for this output, closed (live view stopped) before any error is printed."""
-    from norn.render import Guarded, make_sink
+    from norn.output.render import Guarded, make_sink
 
     sink = Guarded(make_sink(output.value), sys.stdout)
     try:
-        yield sink
+        yield gcpause.ResumingSink(sink)
     finally:
         sink.close()
 
@@ -506,7 +511,7 @@ def _show_status(shown) -> None:
     """One app's status (a ForgeState) or the table of every app (a list). A
     terminal gets rich's view, coloured and fitted to its width; a pipe or a CI log
     gets plain whole lines, never cut to 80 columns, and norn skips importing rich."""
-    from norn import render
+    from norn.output import render
 
     table = isinstance(shown, list)
     if sys.stdout.isatty():
@@ -542,7 +547,7 @@ def _out(text: str, nl: bool = True, err: bool = False) -> None:
     try:
         typer.echo(text, nl=nl, err=err)
     except OSError:
-        from norn.render import discard
+        from norn.output.render import discard
 
         discard(sys.stderr if err else sys.stdout)
 

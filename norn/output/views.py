@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from norn.drift import Live
-from norn.plan import BLOCKED, FAIL, RESUME, RUN, SKIP, Plan
+from norn.operations.drift import Live
+from norn.operations.plan import BLOCKED, FAIL, RESUME, RUN, SKIP, Plan
 
 _MARKS = {RUN: "+", RESUME: "+", SKIP: "=", FAIL: "!", BLOCKED: "·"}
 

@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from norn.cluster import DEPLOYMENT, EVENT, POD
 from norn.errors import StepError, UsageError
+from norn.kube.cluster import DEPLOYMENT, EVENT, POD
 
 if TYPE_CHECKING:
-    from norn.cluster import Cluster
+    from norn.kube.cluster import Cluster
 
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10.0  # progress is reported when it changes, and at least this often

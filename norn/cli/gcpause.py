@@ -13,6 +13,7 @@ script): a test that runs a pipeline in its own process keeps its collector.
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 _in_command = False
 
@@ -30,6 +31,25 @@ def resume() -> None:
     if _in_command and not gc.isenabled():
         gc.freeze()
         gc.enable()
+
+
+class ResumingSink:
+    """Hands a run's events on; the first one (the pipeline's queued) ends start-up, so collection
+    resumes there, after the imports and the connection and before steps that may run for minutes.
+    The pipeline knows nothing of this: the garbage-collector policy is the CLI's alone."""
+
+    def __init__(self, sink: Any) -> None:
+        self._sink = sink
+        self._started = False
+
+    def emit(self, event: Any) -> None:
+        if not self._started:
+            self._started = True
+            resume()
+        self._sink.emit(event)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sink, name)
 
 
 def at_exit() -> None:

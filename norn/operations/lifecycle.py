@@ -9,22 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from norn import pipeline
 from norn.errors import UsageError
 from norn.events import Sink
 from norn.infraspec import spec_digest
-from norn.pipeline import Context, Step
 from norn.state import ForgeState, ForgeStatus
+from norn.steps import pipeline
 from norn.steps.cron import RegisterCron, UnregisterCron
 from norn.steps.deployment import CreateDeployment, DeleteDeployment
 from norn.steps.dns import CreateDnsRoute, RemoveDnsRoute
+from norn.steps.pipeline import Context, Step
 from norn.steps.service import CreateService, DeleteService
 from norn.steps.tunnel import PatchCloudflared, RestartCloudflared, UnpatchCloudflared
 from norn.steps.wait import wait_steps
 
 if TYPE_CHECKING:
-    from norn.cluster import Cluster
     from norn.infraspec import Infraspec
+    from norn.kube.cluster import Cluster
     from norn.settings import Settings
     from norn.store import StateStore
 

@@ -10,14 +10,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from norn import events, gcpause
+from norn import events
 from norn.errors import NornError, StepFailed
 from norn.events import Event, Sink
 from norn.state import ForgeState, ForgeStatus, StepRecord
 
 if TYPE_CHECKING:
-    from norn.cluster import Cluster
     from norn.infraspec import Infraspec
+    from norn.kube.cluster import Cluster
     from norn.settings import Settings
     from norn.store import StateStore
 
@@ -79,7 +79,6 @@ IN_PROGRESS = {"forge": ForgeStatus.FORGING, "teardown": ForgeStatus.TEARING_DOW
 
 def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", sink: Sink) -> None:
     """Run the steps in order; raise StepFailed (state saved as forge_failed) at the first failure."""
-    gcpause.resume()  # start-up is over: steps may poll or retry for minutes
     state = ctx.state
     emit = _emitter(operation, ctx.app, sink)
     emit("queued", {"app": ctx.app})

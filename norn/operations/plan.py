@@ -16,20 +16,31 @@ import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from norn import events, ingress, manifests, operations
-from norn.cluster import CONFIGMAP, CRONJOB, DEPLOYMENT, PVC, SERVICE, STRATEGIC_MERGE, Kind
+from norn import events
+from norn.cloudflare import ingress
 from norn.errors import AlreadyExists, ClusterError, NornError
-from norn.pipeline import Context, Step
+from norn.kube import ownership
+from norn.kube.cluster import (
+    CONFIGMAP,
+    CRONJOB,
+    DEPLOYMENT,
+    PVC,
+    SERVICE,
+    STRATEGIC_MERGE,
+    Kind,
+)
+from norn.kube.rollout import format_seconds
+from norn.operations import lifecycle
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState, ForgeStatus
-from norn.steps import CREATED_UIDS
+from norn.steps import CREATED_UIDS, manifests
+from norn.steps.pipeline import Context, Step
 from norn.steps.tunnel import RESTARTED_AT
 from norn.steps.wait import wait_steps
-from norn.wait import format_seconds
 
 if TYPE_CHECKING:
-    from norn.cluster import Cluster
     from norn.infraspec import Infraspec
+    from norn.kube.cluster import Cluster
     from norn.settings import Settings
 
 RUN = "run"  # would run
@@ -128,18 +139,18 @@ def plan_forge(
     force: bool = False,
     wait_seconds: float | None = None,
 ) -> Plan:
-    """What ``norn forge`` would do from this state, as operations.forge decides it."""
+    """What ``norn forge`` would do from this state, as lifecycle.forge decides it."""
     app = spec.app
     if state.status == ForgeStatus.FORGED and not force:
         return Plan(app, "forge", f"{app} is already forged: nothing would run (--force plans a teardown and a fresh forge)")
     if not force:
-        operations.check_namespace(state, settings)
+        lifecycle.check_namespace(state, settings)
     sim = _Sim(Context(app, settings, copy.deepcopy(state), spec=spec), look)
     plan = sim.plan = Plan(app, "forge", f"a fresh forge of {app} into namespace {settings.namespace}")
     resume = state.status == ForgeStatus.FORGE_FAILED and not force
     if force and state.status != ForgeStatus.UNFORGED:
         plan.summary = f"a forced re-forge of {app}: tear down what is recorded, then forge afresh into {settings.namespace}"
-        sim.walk("teardown", operations.teardown_steps(state))
+        sim.walk("teardown", lifecycle.teardown_steps(state))
         resources = sim.ctx.state.resources
         sim.ctx.state.resources = {k: v for k, v in resources.items() if k == "keptVolumes"}
     elif resume:
@@ -147,7 +158,7 @@ def plan_forge(
     sim.ctx.state.resources["namespace"] = settings.namespace
     waits = wait_steps(wait_seconds) if wait_seconds else []
     sim.wait_seconds = wait_seconds or 0.0
-    sim.walk("forge", operations.forge_steps(spec) + waits, resume=resume)
+    sim.walk("forge", lifecycle.forge_steps(spec) + waits, resume=resume)
     return plan
 
 
@@ -155,12 +166,12 @@ def plan_teardown(
     app: str, settings: "Settings", state: ForgeState, look: Look, *, delete_volumes: bool = False
 ) -> Plan:
     """What ``norn teardown`` would delete, and what it would keep."""
-    if not operations.has_work_to_undo(state):
+    if not lifecycle.has_work_to_undo(state):
         return Plan(app, "teardown", f"{app}: nothing to tear down (it is not forged)")
     sim = _Sim(Context(app, settings, copy.deepcopy(state), delete_volumes=delete_volumes), look)
     namespace = state.resources.get("namespace") or settings.namespace
     sim.plan = Plan(app, "teardown", f"a teardown of {app} in namespace {namespace}")
-    sim.walk("teardown", operations.teardown_steps(state))
+    sim.walk("teardown", lifecycle.teardown_steps(state))
     return sim.plan
 
 
@@ -294,8 +305,8 @@ class _Sim:
         what = kind.describe(namespace, name)
         replaces = (kind.name, namespace, name) in self.deleted
         existing = self.look(kind, namespace, name)
-        claimed_by = manifests.owner(existing) if existing is not None else None
-        if existing is not None and manifests.deleting(existing):
+        claimed_by = ownership.owner(existing) if existing is not None else None
+        if existing is not None and ownership.deleting(existing):
             planned.changes.append(f"wait for {what} to finish being deleted, then create it afresh")
             planned.writes.append(Write("POST", kind, namespace, name, obj, replaces=True))
         elif existing is None:
@@ -317,7 +328,7 @@ class _Sim:
             planned.changes.append(f"{what} is already gone")
             return
         uid = existing.get("metadata", {}).get("uid")
-        claimed_by = manifests.owner(existing)
+        claimed_by = ownership.owner(existing)
         if not (recorded and recorded == uid) and claimed_by != self.ctx.app:
             if claimed_by is not None:
                 self.plan.kept.append(f"{what}: belongs to norn app {claimed_by}")

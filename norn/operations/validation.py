@@ -77,7 +77,7 @@ def claims(spec: "Infraspec") -> dict[str, str]:
     fails on it. The Deployment or CronJob is named after the app, the Service
     after hosts.internal, each PVC ``<app>-<volume name>`` (see manifests).
     """
-    from norn import manifests
+    from norn.steps import manifests
 
     taken = {f"app name {spec.app}": "app"}
     if spec.hosts.internal:

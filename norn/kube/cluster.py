@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
-from norn.errors import AccessDenied, AlreadyExists, ClusterError, Conflict, NotFound, UsageError
+from norn.errors import (
+    AccessDenied,
+    AlreadyExists,
+    ClusterError,
+    Conflict,
+    NotFound,
+    UsageError,
+)
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -305,7 +312,7 @@ _SECTIONS = ("clusters", "contexts", "users")
 def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float = 30.0, request_timeout: float = 30.0) -> Cluster:
     """Load credentials like kubectl: KUBECONFIG, else ~/.kube/config, else in-cluster."""
     try:
-        from norn.lazyimport import import_kube_config, import_without_init
+        from norn.kube.lazyimport import import_kube_config, import_without_init
 
         import_without_init("kubernetes")
         import_without_init("kubernetes.utils")  # the transport needs two of its modules, not the YAML helpers

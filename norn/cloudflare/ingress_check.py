@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from norn.ingress import yaml_problem
+from norn.cloudflare.ingress import yaml_problem
 
 NULL_TAG = "tag:yaml.org,2002:null"
 HELLO_WORLD = ("hello_world", "hello-world")  # ingress/origin_service.go HelloWorldService, HelloWorldFlag
