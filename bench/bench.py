@@ -110,7 +110,8 @@ class Bench:
     # --- setup ---------------------------------------------------------------------
 
     def _write_apps(self) -> None:
-        from norn import infraspec, settings
+        from norn import settings
+        from norn.infraspec.loading import load
         from norn.steps import manifests
 
         conf = settings.load({})
@@ -118,7 +119,7 @@ class Bench:
             spec_file = self.apps / app / "infraspec.yaml"
             spec_file.parent.mkdir(parents=True, exist_ok=True)
             spec_file.write_text(SPEC.format(app=app, db=app.replace("-", "_")))
-            spec = infraspec.load(spec_file)
+            spec = load(spec_file)
             objects = [manifests.deployment(spec, conf), manifests.service(spec, conf)]
             self.manifests.mkdir(exist_ok=True)
             (self.manifests / f"{app}.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))

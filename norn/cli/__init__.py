@@ -133,7 +133,9 @@ def forge(
 ) -> None:
     """Create the app's Deployment, Service, tunnel rule and DNS route, or its CronJob. Resumes a failed forge."""
     with _handled(debug):
-        from norn import infraspec
+        from norn.infraspec.discovery import find_and_load
+        from norn.infraspec.loading import check_forgeable
+        from norn.infraspec.names import check_app_name
         from norn.operations import lifecycle
 
         if dry_run or server_dry_run:
@@ -146,9 +148,9 @@ def forge(
         output = Output(output.value)
         wait_seconds = _wait_seconds(timeout) if wait else None
         settings = _settings(namespace, context, state_backend)
-        infraspec.check_app_name(app_name)
-        loaded, _path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
-        infraspec.check_forgeable(loaded, _path)
+        check_app_name(app_name)
+        loaded, _path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
+        check_forgeable(loaded, _path)
         store = _store(settings)
         peek = store.load(app_name)
         if force and peek is not None and lifecycle.has_work_to_undo(peek):
@@ -175,7 +177,7 @@ def teardown(
 ) -> None:
     """Remove what forge created, in reverse: DNS route, tunnel rule, Service, Deployment (volumes are kept)."""
     with _handled(debug):
-        from norn.names import check_app_name
+        from norn.infraspec.names import check_app_name
         from norn.operations import lifecycle
 
         settings = _settings(None, context, state_backend)
@@ -222,7 +224,7 @@ def status(
         if live:
             return _status_live(app_name, settings, store, output)
         if app_name is not None:
-            from norn.names import check_app_name
+            from norn.infraspec.names import check_app_name
 
             check_app_name(app_name)
             state = _as_seen(store, store.load(app_name) or ForgeState(app_name))
@@ -313,7 +315,7 @@ def migrate(
     with _handled(debug):
         import json
 
-        from norn.names import check_app_name
+        from norn.infraspec.names import check_app_name
         from norn.store import migrate as migration
         from norn.store import open_store
 
@@ -354,14 +356,16 @@ def _plan_forge(
     app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None
 ) -> None:
     """``forge --dry-run``: the state is read without the lock and nothing is written anywhere."""
-    from norn import infraspec
+    from norn.infraspec.discovery import find_and_load
+    from norn.infraspec.loading import check_forgeable
+    from norn.infraspec.names import check_app_name
     from norn.operations import lifecycle
     from norn.operations import plan as planning
 
     settings = _settings(namespace, context, state_backend)
-    infraspec.check_app_name(app_name)
-    loaded, path = infraspec.find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
-    infraspec.check_forgeable(loaded, path)
+    check_app_name(app_name)
+    loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
+    check_forgeable(loaded, path)
     state = lifecycle.current(_store(settings), app_name)
     look = planning.reader(_connector(settings))
     found = planning.plan_forge(loaded, settings, state, look, force=force, wait_seconds=wait_seconds)
@@ -372,13 +376,13 @@ def _status_live(app_name, settings, store, output) -> None:
     """``status --live``: the recorded state beside what the cluster says, one list call per kind."""
     import json
 
-    from norn import infraspec
+    from norn.infraspec.names import check_app_name
     from norn.operations import drift
     from norn.output import render, views
     from norn.state import ForgeState, ForgeStatus
 
     if app_name is not None:
-        infraspec.check_app_name(app_name)
+        check_app_name(app_name)
         states, problems = [store.load(app_name) or ForgeState(app_name)], []
     else:
         states, problems = store.list()
@@ -412,11 +416,11 @@ def _status_live(app_name, settings, store, output) -> None:
 
 def _spec_or_problem(app_name: str, settings):
     """The app's infraspec as forge would find it, or why there is none."""
-    from norn import infraspec
     from norn.errors import SpecError
+    from norn.infraspec.discovery import find_and_load
 
     try:
-        return infraspec.find_and_load(app_name, spec_path=None, apps_dir=settings.apps_dir, cwd=_cwd())[0], None
+        return find_and_load(app_name, spec_path=None, apps_dir=settings.apps_dir, cwd=_cwd())[0], None
     except SpecError as exc:
         return None, exc.message
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from norn.cloudflare import ingress
 from norn.errors import NornError
-from norn.infraspec import spec_digest
+from norn.infraspec.digest import spec_digest
 from norn.kube import ownership
 from norn.kube.cluster import (
     CONFIGMAP,
@@ -35,7 +35,7 @@ from norn.state import ForgeState
 from norn.steps import manifests
 
 if TYPE_CHECKING:
-    from norn.infraspec import Infraspec
+    from norn.infraspec.model import Infraspec
     from norn.kube.cluster import Cluster
     from norn.settings import Settings
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from norn.errors import UsageError
 from norn.events import Sink
-from norn.infraspec import spec_digest
+from norn.infraspec.digest import spec_digest
 from norn.state import ForgeState, ForgeStatus
 from norn.steps import pipeline
 from norn.steps.cron import RegisterCron, UnregisterCron
@@ -23,7 +23,7 @@ from norn.steps.tunnel import PatchCloudflared, RestartCloudflared, UnpatchCloud
 from norn.steps.wait import wait_steps
 
 if TYPE_CHECKING:
-    from norn.infraspec import Infraspec
+    from norn.infraspec.model import Infraspec
     from norn.kube.cluster import Cluster
     from norn.settings import Settings
     from norn.store import StateStore

@@ -39,7 +39,7 @@ from norn.steps.tunnel import RESTARTED_AT
 from norn.steps.wait import wait_steps
 
 if TYPE_CHECKING:
-    from norn.infraspec import Infraspec
+    from norn.infraspec.model import Infraspec
     from norn.kube.cluster import Cluster
     from norn.settings import Settings
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from norn import infraspec
 from norn.errors import SpecError
+from norn.infraspec.discovery import SPEC_NAME, find
+from norn.infraspec.loading import load
+from norn.infraspec.problems import InfraspecInvalid
 
 if TYPE_CHECKING:
-    from norn.infraspec import Infraspec
+    from norn.infraspec.model import Infraspec
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,10 @@ class Result:
 
 def default_targets(apps_dir: Path) -> list[Path]:
     """Every infraspec forge's discovery would look at: ``$NORN_APPS_DIR/*/infraspec.yaml``."""
-    found = sorted(apps_dir.glob(f"*/{infraspec.SPEC_NAME}")) if apps_dir.is_dir() else []
+    found = sorted(apps_dir.glob(f"*/{SPEC_NAME}")) if apps_dir.is_dir() else []
     if not found:
         raise SpecError(
-            f"nothing to validate: no */{infraspec.SPEC_NAME} under {apps_dir}",
+            f"nothing to validate: no */{SPEC_NAME} under {apps_dir}",
             hint="pass files or app names, or set NORN_APPS_DIR to the folder holding the app folders",
         )
     return found
@@ -52,9 +54,9 @@ def check_arg(arg: str, apps_dir: Path, cwd: Path) -> Result:
     """A file, a folder holding an infraspec.yaml, or an app name found as forge finds it."""
     if _looks_like_path(arg):
         path = Path(arg)
-        return check_file(path / infraspec.SPEC_NAME if path.is_dir() else path)
+        return check_file(path / SPEC_NAME if path.is_dir() else path)
     try:
-        path = infraspec.find(arg, spec_path=None, apps_dir=apps_dir, cwd=cwd)
+        path = find(arg, spec_path=None, apps_dir=apps_dir, cwd=cwd)
     except SpecError as exc:
         return Result(arg, [exc.message])
     return check_file(path)
@@ -62,8 +64,8 @@ def check_arg(arg: str, apps_dir: Path, cwd: Path) -> Result:
 
 def check_file(path: Path) -> Result:
     try:
-        spec = infraspec.load(path)
-    except infraspec.InfraspecInvalid as exc:
+        spec = load(path)
+    except InfraspecInvalid as exc:
         return Result(str(path), exc.problems)
     except SpecError as exc:
         return Result(str(path), [exc.message])
@@ -120,14 +122,14 @@ def with_conflicts(results: list[Result], apps_dir: Path) -> list[Result]:
 
 def _candidates(apps_dir: Path) -> list[Path]:
     try:
-        return sorted(apps_dir.glob(f"*/{infraspec.SPEC_NAME}")) if apps_dir.is_dir() else []
+        return sorted(apps_dir.glob(f"*/{SPEC_NAME}")) if apps_dir.is_dir() else []
     except OSError:
         return []
 
 
 def _spec_or_none(path: Path) -> "Infraspec | None":
     try:
-        return infraspec.load(path)
+        return load(path)
     except SpecError:
         return None  # its own problems are its own run's to report
 

@@ -14,7 +14,7 @@ from norn.kube.ownership import INSTANCE, MANAGED_BY
 from norn.settings import Settings
 
 if TYPE_CHECKING:  # annotations only: teardown builds no infraspec models
-    from norn.infraspec import Infraspec, Volume
+    from norn.infraspec.model import Infraspec, Volume
 
 Manifest = dict[str, Any]
 

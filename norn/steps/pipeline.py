@@ -16,7 +16,7 @@ from norn.events import Event, Sink
 from norn.state import ForgeState, ForgeStatus, StepRecord
 
 if TYPE_CHECKING:
-    from norn.infraspec import Infraspec
+    from norn.infraspec.model import Infraspec
     from norn.kube.cluster import Cluster
     from norn.settings import Settings
     from norn.store import StateStore

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import norn.cloudflare.cloudflared
-from norn import infraspec
 from norn.errors import SpecError
+from norn.infraspec.loading import load
 from tests.integration.conftest import CRON_SPEC, WEB_SPEC
 from tests.kubeapi import seed_cloudflared
 from tests.reliability import figures
@@ -181,7 +181,7 @@ def test_the_loader_accepts_or_refuses_with_a_spec_error(tmp_path_factory, text)
     path = tmp_path_factory.mktemp("spec") / "infraspec.yaml"
     path.write_text(text, encoding="utf-8")
     try:
-        infraspec.load(path)
+        load(path)
     except SpecError as error:
         assert str(path) in error.message
     figures.count("bad_inputs")
@@ -194,7 +194,7 @@ def test_the_loader_refuses_bytes_that_are_not_text(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("spec") / "infraspec.yaml"
     path.write_bytes(data)
     try:
-        infraspec.load(path)
+        load(path)
     except SpecError:
         pass
     figures.count("bad_inputs")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from norn import settings
-from norn.infraspec import load
+from norn.infraspec.loading import load
 from norn.operations import validation
 from norn.steps import manifests
 from tests.integration.conftest import WEB_SPEC, Norn

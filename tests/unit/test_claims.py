@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from norn.infraspec import Infraspec
+from norn.infraspec.model import Infraspec
 from norn.operations import validation
 
 

@@ -1,7 +1,8 @@
 """Pure drift judgement: which differences are norn's, and what the spec digest covers."""
 
 
-from norn.infraspec import Infraspec, spec_digest
+from norn.infraspec.digest import spec_digest
+from norn.infraspec.model import Infraspec
 from norn.operations.drift import edited_fields
 
 

@@ -13,16 +13,11 @@ import pytest
 from pydantic import ValidationError
 
 from norn.errors import SpecError
-from norn.infraspec import (
-    Infraspec,
-    InfraspecInvalid,
-    Volume,
-    check_app_name,
-    check_forgeable,
-    find,
-    find_and_load,
-    load,
-)
+from norn.infraspec.discovery import find, find_and_load
+from norn.infraspec.loading import check_forgeable, load
+from norn.infraspec.model import Infraspec, Volume
+from norn.infraspec.names import check_app_name
+from norn.infraspec.problems import InfraspecInvalid
 
 TYPICAL = """\
 app: mail-agent

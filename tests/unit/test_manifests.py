@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from norn.infraspec import Infraspec
+from norn.infraspec.model import Infraspec
 from norn.kube import ownership
 from norn.settings import Settings, load
 from norn.steps import manifests as m

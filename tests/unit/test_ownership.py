@@ -227,7 +227,8 @@ def test_a_foreign_object_under_a_recorded_name_fails_the_teardown(fake):
 
 
 def _live(obj: dict):
-    from norn.infraspec import Infraspec, spec_digest
+    from norn.infraspec.digest import spec_digest
+    from norn.infraspec.model import Infraspec
     from norn.operations import drift
     from norn.steps import manifests
 
@@ -241,7 +242,7 @@ def _live(obj: dict):
 
 def _deployment_of_instance(instance: str | None) -> dict:
     """web's Deployment as norn builds it, with the instance label (object and pod template) changed or gone."""
-    from norn.infraspec import Infraspec
+    from norn.infraspec.model import Infraspec
     from norn.steps import manifests
 
     obj = manifests.deployment(Infraspec.model_validate({"app": "web", "role": "worker"}), load({}))

@@ -1,7 +1,7 @@
 """The planner is pure given what it reads: a dict stands in for the cluster."""
 
 from norn import settings as settings_module
-from norn.infraspec import Infraspec
+from norn.infraspec.model import Infraspec
 from norn.operations.plan import FAIL, RUN, SKIP, Plan, plan_forge
 from norn.state import ForgeState
 

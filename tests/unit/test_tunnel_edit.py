@@ -6,8 +6,9 @@ import copy
 
 import pytest
 
-from norn import infraspec, settings
+from norn import settings
 from norn.cloudflare import cloudflared, ingress
+from norn.infraspec.loading import load
 from norn.state import ForgeState
 from norn.steps import tunnel
 from norn.steps.pipeline import Context
@@ -68,7 +69,7 @@ def test_patch_cloudflared_reads_the_written_config_again_only_when_the_server_c
     monkeypatch.setattr(ingress, "find_rule", lambda text, host: looks.append(host) or real(text, host))
     spec_file = tmp_path / "infraspec.yaml"
     spec_file.write_text(f"app: web\nrole: webserver\nport: 8080\nhosts:\n  internal: web-svc\n  external: {HOST}\n")
-    spec = infraspec.load(spec_file)
+    spec = load(spec_file)
     for server, expected in ((ConfigMapServer(), []), (ConfigMapServer(rewrite=lambda text: text + "# edited\n"), [HOST])):
         looks.clear()
         ctx = Context("web", settings.load({}), ForgeState("web"), spec=spec, _cluster=server)

@@ -1,7 +1,8 @@
 """Names as kube-apiserver checks them, and the one check every command makes on APP.
 
-It lives apart from ``infraspec`` so that ``norn status``, ``norn teardown`` and
-the settings check names without building the pydantic models they never use.
+It imports neither pydantic nor PyYAML (nor does ``norn.infraspec`` itself), so that
+``norn status``, ``norn teardown`` and the settings check names without building the
+pydantic models they never use.
 The rules are apimachinery's pkg/util/validation (IsDNS1123Label,
 IsDNS1123Subdomain, IsDNS1035Label); the tests cite them.
 """
