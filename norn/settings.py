@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from norn.errors import UsageError
-from norn.infraspec.names import DNS_LABEL, DNS_SUBDOMAIN, is_dns_label, is_dns_subdomain
+from norn.names import DNS_LABEL, DNS_SUBDOMAIN, is_dns_label, is_dns_subdomain
 
 DEFAULTS = {
     "NORN_APPS_DIR": "~/projects",

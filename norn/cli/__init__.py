@@ -135,7 +135,7 @@ def forge(
     with _handled(debug):
         from norn.infraspec.discovery import find_and_load
         from norn.infraspec.loading import check_forgeable
-        from norn.infraspec.names import check_app_name
+        from norn.names import check_app_name
         from norn.operations import lifecycle
 
         if dry_run or server_dry_run:
@@ -177,7 +177,7 @@ def teardown(
 ) -> None:
     """Remove what forge created, in reverse: DNS route, tunnel rule, Service, Deployment (volumes are kept)."""
     with _handled(debug):
-        from norn.infraspec.names import check_app_name
+        from norn.names import check_app_name
         from norn.operations import lifecycle
 
         settings = _settings(None, context, state_backend)
@@ -224,7 +224,7 @@ def status(
         if live:
             return _status_live(app_name, settings, store, output)
         if app_name is not None:
-            from norn.infraspec.names import check_app_name
+            from norn.names import check_app_name
 
             check_app_name(app_name)
             state = _as_seen(store, store.load(app_name) or ForgeState(app_name))
@@ -315,7 +315,7 @@ def migrate(
     with _handled(debug):
         import json
 
-        from norn.infraspec.names import check_app_name
+        from norn.names import check_app_name
         from norn.store import migrate as migration
         from norn.store import open_store
 
@@ -358,7 +358,7 @@ def _plan_forge(
     """``forge --dry-run``: the state is read without the lock and nothing is written anywhere."""
     from norn.infraspec.discovery import find_and_load
     from norn.infraspec.loading import check_forgeable
-    from norn.infraspec.names import check_app_name
+    from norn.names import check_app_name
     from norn.operations import lifecycle
     from norn.operations import plan as planning
 
@@ -376,7 +376,7 @@ def _status_live(app_name, settings, store, output) -> None:
     """``status --live``: the recorded state beside what the cluster says, one list call per kind."""
     import json
 
-    from norn.infraspec.names import check_app_name
+    from norn.names import check_app_name
     from norn.operations import drift
     from norn.output import render, views
     from norn.state import ForgeState, ForgeStatus

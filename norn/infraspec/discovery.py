@@ -8,7 +8,7 @@ from pathlib import Path
 from norn.errors import SpecError
 from norn.infraspec.loading import load
 from norn.infraspec.model import Infraspec
-from norn.infraspec.names import check_app_name
+from norn.names import check_app_name
 from norn.infraspec.problems import InfraspecInvalid
 from norn.infraspec.yamlread import compose, read
 

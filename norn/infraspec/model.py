@@ -26,7 +26,7 @@ from norn.infraspec.checks import (
     TIMEOUT,
     Role,
 )
-from norn.infraspec.names import DNS_LABEL
+from norn.names import DNS_LABEL
 from norn.infraspec.rules import hosts_rules, raise_first, spec_rules, volume_rules
 from norn.infraspec.wording import show
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from norn.infraspec.checks import CRON_APP_MAX, PORT, SCHEDULE
-from norn.infraspec.names import is_dns_label
+from norn.names import is_dns_label
 
 
 class Rule(ValueError):

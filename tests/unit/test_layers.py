@@ -13,8 +13,8 @@ ROOT = Path(norn.__file__).parent
 
 # Lowest first. Shared modules are the ground floor; each folder is one layer.
 LAYERS = [
-    {"errors", "events", "state", "__init__"},
-    {"infraspec", "settings"},  # settings checks names with infraspec/names.py
+    {"errors", "events", "names", "settings", "state", "__init__"},
+    {"infraspec"},
     {"kube", "cloudflare"},
     {"store"},
     {"steps"},
