@@ -4,6 +4,8 @@ One model per view: one app's status (``norn status APP``), the table of all app
 status``) and the cluster's side of ``norn status --live``. The rich printer (a terminal) and
 the plain printer (a pipe, a CI log) draw the same model, so the two looks cannot drift apart.
 A style is a rich style name; the plain printer ignores it. Pure: no rich, no pydantic.
+The models are plain slotted dataclasses, not frozen ones: a frozen one is four times slower to
+build, and the table of 1,000 apps builds 2,000 (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -39,13 +41,13 @@ TABLE_HEADERS = ("APP", "STATUS", "LAST RUN", "FINISHED", "RESOURCES", "ERROR")
 ERROR_MAX_WIDTH = 40  # the table's ERROR column, so that each app keeps to one line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Styled:
     text: str
     style: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepRow:
     step: str
     status: Styled  # mark and status, e.g. "✓ completed" in green
@@ -53,7 +55,7 @@ class StepRow:
     output: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AppStatus:
     """``norn status APP``: facts about the last run, its steps, what norn created."""
 
@@ -62,7 +64,7 @@ class AppStatus:
     resources: list[tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AppRow:
     """One app's line in the table. ``error`` is the first line, whole: each printer cuts it to its room."""
 
@@ -77,14 +79,14 @@ class AppRow:
         return (self.app, self.status.text, self.last_run, self.finished, self.resources, self.error)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StatusTable:
     """``norn status``: one row per app, enough to see which needs attention."""
 
     rows: list[AppRow]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LiveStatus:
     """``norn status --live``: how each recorded object is now, then each drift with its fix."""
 
