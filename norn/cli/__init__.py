@@ -216,7 +216,7 @@ def status(
     with _handled(debug):
         import json
 
-        from norn.output import render
+        from norn.output.rows import status_json
         from norn.state import ForgeState
 
         settings = _settings(None, context, state_backend)
@@ -229,14 +229,14 @@ def status(
             check_app_name(app_name)
             state = _as_seen(store, store.load(app_name) or ForgeState(app_name))
             if output is Output.json:
-                _out(json.dumps(render.status_json(state), indent=2))
+                _out(json.dumps(status_json(state), indent=2))
             else:
                 _show_status(state)
             return
         states, problems = store.list()
         states = [_as_seen(store, state) for state in states]
         if output is Output.json:
-            _out(json.dumps(render.status_json(states), indent=2))
+            _out(json.dumps(status_json(states), indent=2))
         else:
             _show_status(states)
         for problem in problems:
@@ -378,7 +378,8 @@ def _status_live(app_name, settings, store, output) -> None:
 
     from norn.names import check_app_name
     from norn.operations import drift
-    from norn.output import render, views
+    from norn.output import plain
+    from norn.output.rows import live_status
     from norn.state import ForgeState, ForgeStatus
 
     if app_name is not None:
@@ -403,11 +404,11 @@ def _status_live(app_name, settings, store, output) -> None:
         _out(json.dumps(documents[0] if app_name is not None else documents, indent=2))
     elif app_name is not None:
         _show_status(states[0])
-        _out("\n".join(views.live_lines(lives[0])))
+        _out("\n".join(plain.lines(live_status(lives[0]))))
     else:
         _show_status(states)
         for found in lives:
-            _out("\n" + "\n".join(views.live_lines(found, title=found.app)))
+            _out("\n" + "\n".join(plain.lines(live_status(found, title=found.app))))
     for problem in problems:
         _out(f"error: {problem}", err=True)
     if problems:
@@ -502,7 +503,8 @@ def _interruptible():
 @contextmanager
 def _sink(output: Output):
     """The event sink for this output, closed (live view stopped) before any error is printed."""
-    from norn.output.render import Guarded, make_sink
+    from norn.output.guard import Guarded
+    from norn.output.sinks import make_sink
 
     sink = Guarded(make_sink(output.value), sys.stdout)
     try:
@@ -512,21 +514,24 @@ def _sink(output: Output):
 
 
 def _show_status(shown) -> None:
-    """One app's status (a ForgeState) or the table of every app (a list). A
-    terminal gets rich's view, coloured and fitted to its width; a pipe or a CI log
-    gets plain whole lines, never cut to 80 columns, and norn skips importing rich."""
-    from norn.output import render
+    """One app's status (a ForgeState) or the table of every app (a list), as one row model. A
+    terminal gets the rich printer, coloured and fitted to its width; a pipe or a CI log gets the
+    plain printer's whole lines, never cut to 80 columns, and norn skips importing rich."""
+    from norn.output import plain, rows
 
-    table = isinstance(shown, list)
+    view = rows.status_table(shown) if isinstance(shown, list) else rows.app_status(shown)
     if sys.stdout.isatty():
         from rich.console import Console
 
+        from norn.output import rich_printer
+        from norn.output.guard import discard
+
         try:
-            (render.render_status_table if table else render.render_status)(shown, Console())
+            rich_printer.draw(view, Console())
         except OSError:
-            render.discard(sys.stdout)
+            discard(sys.stdout)
     else:
-        _out("\n".join(render.status_table_lines(shown) if table else render.status_lines(shown)))
+        _out("\n".join(plain.lines(view)))
 
 
 def _confirm(yes: bool, question: str, what: str) -> None:
@@ -551,7 +556,7 @@ def _out(text: str, nl: bool = True, err: bool = False) -> None:
     try:
         typer.echo(text, nl=nl, err=err)
     except OSError:
-        from norn.output.render import discard
+        from norn.output.guard import discard
 
         discard(sys.stderr if err else sys.stdout)
 

@@ -1,10 +1,9 @@
-"""How a plan and live status look as text. Pure: each function returns text; the CLI prints it."""
+"""How a plan looks as text. Pure: each function returns text; the CLI prints it."""
 
 from __future__ import annotations
 
 import yaml
 
-from norn.operations.drift import Live
 from norn.operations.plan import BLOCKED, FAIL, RESUME, RUN, SKIP, Plan
 
 _MARKS = {RUN: "+", RESUME: "+", SKIP: "=", FAIL: "!", BLOCKED: "·"}
@@ -45,15 +44,3 @@ def plan_yaml(plan: Plan) -> str:
     body = yaml.safe_dump_all(plan.objects, sort_keys=False, explicit_start=True, allow_unicode=True) if plan.objects else ""
     return "\n".join(header) + "\n" + body
 
-
-def live_lines(live: Live, title: str = "Live") -> list[str]:
-    """``status --live``: how each recorded object is now, then each drift with its fix."""
-    lines = [title]
-    width = max((len(label) for label, _ in live.lines), default=0)
-    lines += [f"  {label:<{width}}  {text}" for label, text in live.lines] or ["  nothing recorded"]
-    if not live.drift:
-        return lines + ["No drift."]
-    lines.append(f"Drift ({len(live.drift)})")
-    for drift in live.drift:
-        lines += [f"  ! {drift.what}", f"    fix: {drift.fix}"]
-    return lines

@@ -1,11 +1,12 @@
-"""render.Guarded: an output that fails (a closed pipe) never stops a run; the rest is dropped."""
+"""guard.Guarded: an output that fails (a closed pipe) never stops a run; the rest is dropped."""
 
 from __future__ import annotations
 
 import os
 
 from norn.events import Event
-from norn.output.render import Guarded, PlainSink
+from norn.output.guard import Guarded
+from norn.output.sinks import PlainSink
 
 
 class Counting(PlainSink):

@@ -1,0 +1,193 @@
+"""The row models: what each status view shows, decided once, whatever draws it.
+
+One model per view: one app's status (``norn status APP``), the table of all apps (``norn
+status``) and the cluster's side of ``norn status --live``. The rich printer (a terminal) and
+the plain printer (a pipe, a CI log) draw the same model, so the two looks cannot drift apart.
+A style is a rich style name; the plain printer ignores it. Pure: no rich, no pydantic.
+The models are plain slotted dataclasses, not frozen ones: a frozen one is four times slower to
+build, and the table of 1,000 apps builds 2,000 (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from norn.events import COMPLETED, FAILED, RUNNING, SKIPPED
+from norn.output.text import NO_VALUE, format_duration, human_time, lines_of
+from norn.state import ForgeState, ForgeStatus
+
+if TYPE_CHECKING:
+    from norn.operations.drift import Live
+
+# Mark and colour of a finished step, shared by the live view and `norn status`.
+# A stored step can still say "running" when its run died, hence that entry.
+STEP_MARKS = {
+    COMPLETED: ("✓", "green"),
+    SKIPPED: ("↷", "yellow"),
+    FAILED: ("✗", "red"),
+    RUNNING: ("…", "yellow"),
+}
+
+STATUS_STYLES = {
+    ForgeStatus.FORGED: "green",
+    ForgeStatus.FORGE_FAILED: "red",
+    ForgeStatus.FORGING: "yellow",
+    ForgeStatus.TEARING_DOWN: "yellow",
+    ForgeStatus.UNFORGED: "dim",
+}
+
+TABLE_HEADERS = ("APP", "STATUS", "LAST RUN", "FINISHED", "RESOURCES", "ERROR")
+ERROR_MAX_WIDTH = 40  # the table's ERROR column, so that each app keeps to one line
+
+
+@dataclass(slots=True)
+class Styled:
+    text: str
+    style: str = ""
+
+
+@dataclass(slots=True)
+class StepRow:
+    step: str
+    status: Styled  # mark and status, e.g. "✓ completed" in green
+    duration: str
+    output: str
+
+
+@dataclass(slots=True)
+class AppStatus:
+    """``norn status APP``: facts about the last run, its steps, what norn created."""
+
+    facts: list[tuple[str, Styled]]
+    steps: list[StepRow]
+    resources: list[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class AppRow:
+    """One app's line in the table. ``error`` is the first line, whole: each printer cuts it to its room."""
+
+    app: str
+    status: Styled
+    last_run: str
+    finished: str
+    resources: str
+    error: str
+
+    def cells(self) -> tuple[str, str, str, str, str, str]:
+        return (self.app, self.status.text, self.last_run, self.finished, self.resources, self.error)
+
+
+@dataclass(slots=True)
+class StatusTable:
+    """``norn status``: one row per app, enough to see which needs attention."""
+
+    rows: list[AppRow]
+
+
+@dataclass(slots=True)
+class LiveStatus:
+    """``norn status --live``: how each recorded object is now, then each drift with its fix."""
+
+    title: str
+    objects: list[tuple[str, str]]
+    drift: list[tuple[str, str]]  # (what, fix)
+
+
+def _status(status: ForgeStatus) -> Styled:
+    return Styled(str(status), STATUS_STYLES.get(status, ""))
+
+
+def app_status(state: ForgeState) -> AppStatus:
+    facts = [
+        ("App", Styled(state.app)),
+        ("Status", _status(state.status)),
+        ("Last run", Styled(state.operation or NO_VALUE)),
+        ("Started", Styled(human_time(state.started_at))),
+        ("Finished", Styled(human_time(state.finished_at))),
+    ]
+    if state.error:
+        facts.append(("Error", Styled(state.error, "red")))
+    steps = []
+    for record in state.steps:
+        mark, colour = STEP_MARKS.get(record.status, ("?", ""))
+        duration = format_duration(record.duration_ms) if record.duration_ms is not None else ""
+        steps.append(StepRow(record.step, Styled(f"{mark} {record.status}", colour), duration, record.output or ""))
+    return AppStatus(facts, steps, _resource_lines(state.resources))
+
+
+def status_table(states: list[ForgeState]) -> StatusTable:
+    rows = []
+    for state in states:
+        error = lines_of(state.error)
+        rows.append(
+            AppRow(
+                state.app,
+                _status(state.status),
+                state.operation or NO_VALUE,
+                human_time(state.finished_at),
+                _resource_summary(state.resources),
+                error[0] if error else "",
+            )
+        )
+    return StatusTable(rows)
+
+
+def live_status(live: Live, title: str = "Live") -> LiveStatus:
+    return LiveStatus(title, list(live.lines), [(drift.what, drift.fix) for drift in live.drift])
+
+
+def status_json(states: ForgeState | list[ForgeState]) -> Any:
+    """The JSON value of ``norn status --output json``: one object or a list."""
+    if isinstance(states, ForgeState):
+        return states.to_status_json()
+    return [state.to_status_json() for state in states]
+
+
+def _resource_lines(resources: dict[str, Any]) -> list[tuple[str, str]]:
+    """The resources norn recorded, as (label, value) pairs in reading order."""
+    lines: list[tuple[str, str]] = []
+    if resources.get("namespace"):
+        lines.append(("Namespace", resources["namespace"]))
+    if resources.get("deployment"):
+        lines.append(("Deployment", resources["deployment"]))
+    if resources.get("persistentVolumeClaims"):
+        lines.append(("Volumes", ", ".join(resources["persistentVolumeClaims"])))
+    if resources.get("service"):
+        lines.append(("Service", resources["service"]))
+    if rule := resources.get("ingressRule"):
+        where = f" (ConfigMap {rule['configMap']})" if rule.get("configMap") else ""
+        lines.append(("Ingress rule", f"{rule.get('hostname')} → {rule.get('service')}{where}"))
+    if route := resources.get("dnsRoute"):
+        lines.append(("DNS route", f"{route.get('hostname')} → tunnel {route.get('tunnel')}"))
+    if resources.get("cronJob"):
+        lines.append(("CronJob", resources["cronJob"]))
+    if resources.get("keptVolumes"):
+        lines.append(("Kept volumes", ", ".join(resources["keptVolumes"])))
+    if resources.get("cloudflaredRestartPending"):
+        lines.append(("cloudflared", "restart pending (tunnel config changed since)"))
+    return lines
+
+
+# Short names for the status table's RESOURCES column, in reading order.
+_RESOURCE_ABBREVIATIONS = (
+    ("deployment", "deploy"),
+    ("persistentVolumeClaims", "pvc"),
+    ("service", "svc"),
+    ("ingressRule", "rule"),
+    ("dnsRoute", "dns"),
+    ("cronJob", "cronjob"),
+    ("keptVolumes", "kept pvc"),
+)
+
+
+def _resource_summary(resources: dict[str, Any]) -> str:
+    """'deploy, 2 pvc, svc, rule, dns': what exists, at a glance."""
+    parts = []
+    for key, short in _RESOURCE_ABBREVIATIONS:
+        value = resources.get(key)
+        if value:
+            many = isinstance(value, list) and len(value) > 1
+            parts.append(f"{len(value)} {short}" if many else short)
+    return ", ".join(parts) or NO_VALUE
