@@ -467,9 +467,9 @@ def _store(settings):
 
 def _connector(settings):
     def connect():
-        from norn.kube import cluster
+        from norn.kube.connect import connect as connect_cluster
 
-        return cluster.connect(
+        return connect_cluster(
             settings.kubeconfig,
             settings.context,
             retry_seconds=settings.api_retry_seconds,

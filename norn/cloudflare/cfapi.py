@@ -5,24 +5,23 @@ endpoints, and the SDK (5.9) costs about 0.6 s of imports a run and 105 MB
 installed, while urllib3 is already loaded for the Kubernetes client. Every
 answer is Cloudflare's envelope ``{success, errors, result, result_info}``; a
 failure becomes a CloudflareError carrying the API's error codes, so callers
-can explain it. A 429 or 502-504 is retried after the server's Retry-After.
+can explain it. A 429 or 502-504 is retried after the server's Retry-After (norn/retry.py).
 The token goes into the Authorization header and nowhere else.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 import urllib3
 
+from norn import retry
 from norn.errors import NornError
 
 TIMEOUT = urllib3.Timeout(connect=10, read=30)
@@ -64,18 +63,35 @@ class Api:
     def _request(self, method: str, path: str) -> dict:
         url = self.base_url.rstrip("/") + path
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        attempt = 1
-        while True:
+
+        def attempt(_: int) -> urllib3.BaseHTTPResponse:
             try:
                 response = _pool(url).request(
                     method, url, headers=headers, timeout=TIMEOUT, retries=False, redirect=False
                 )
             except urllib3.exceptions.HTTPError as exc:
                 raise Unreachable(f"cannot reach the Cloudflare API at {self.base_url}: {_reason(exc)}") from None
-            if response.status not in RETRIED or attempt == MAX_ATTEMPTS:
-                return _envelope(method, path, response)
-            self.sleep(_retry_after(response.headers.get("Retry-After"), attempt))
-            attempt += 1
+            if response.status in RETRIED:
+                raise _Busy(response)
+            return response
+
+        response = retry.run(
+            attempt,
+            retryable=lambda error: isinstance(error, _Busy),
+            wait=lambda failures, busy: wait_before_retry(busy.response.headers.get("Retry-After"), failures),
+            give_up=lambda failures, elapsed, wait: failures >= MAX_ATTEMPTS,
+            gave_up=lambda busy, failures, elapsed: busy.response,  # the last answer says why
+            sleep=self.sleep,
+        )
+        return _envelope(method, path, response)
+
+
+class _Busy(Exception):
+    """An answer worth asking again for (RETRIED): it is retried, and the last one is explained."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 def _envelope(method: str, path: str, response: urllib3.BaseHTTPResponse) -> dict:
@@ -97,18 +113,11 @@ def _envelope(method: str, path: str, response: urllib3.BaseHTTPResponse) -> dic
     raise CloudflareError(f"HTTP {response.status} ({said})", status=response.status, codes=codes)
 
 
-def _retry_after(value: str | None, attempt: int) -> float:
-    """Seconds to wait: the Retry-After header (seconds or an HTTP date), else 1, 2, 4 ..."""
-    wait = float(2 ** (attempt - 1))
-    if value:
-        try:
-            wait = float(value)
-        except ValueError:
-            try:
-                wait = (email.utils.parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
-            except (TypeError, ValueError):
-                pass
-    return min(max(wait, 0.0), MAX_WAIT_SECONDS)
+def wait_before_retry(value: str | None, attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (from 1): the Retry-After header, else 1, 2, 4 ...; at most MAX_WAIT_SECONDS."""
+    asked = retry.retry_after(value)
+    wait = retry.exponential(attempt - 1, 1.0, MAX_WAIT_SECONDS) if asked is None else asked
+    return min(wait, MAX_WAIT_SECONDS)
 
 
 _POOLS: dict[str | None, urllib3.PoolManager] = {}

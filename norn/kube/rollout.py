@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from norn.errors import StepError, UsageError
-from norn.kube.cluster import DEPLOYMENT, EVENT, POD
+from norn.kube.kinds import DEPLOYMENT, EVENT, POD
 
 if TYPE_CHECKING:
     from norn.kube.cluster import Cluster

@@ -20,7 +20,7 @@ from norn.cloudflare import ingress
 from norn.errors import NornError
 from norn.infraspec.digest import spec_digest
 from norn.kube import ownership
-from norn.kube.cluster import (
+from norn.kube.kinds import (
     CONFIGMAP,
     CRONJOB,
     DEPLOYMENT,

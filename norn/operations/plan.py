@@ -20,7 +20,7 @@ from norn import events
 from norn.cloudflare import ingress
 from norn.errors import AlreadyExists, ClusterError, NornError
 from norn.kube import ownership
-from norn.kube.cluster import (
+from norn.kube.kinds import (
     CONFIGMAP,
     CRONJOB,
     DEPLOYMENT,

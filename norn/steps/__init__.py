@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from norn.errors import AlreadyExists, Conflict, StepError
-from norn.kube.cluster import Kind
+from norn.kube.kinds import Kind
 from norn.kube.ownership import deleting, owner
 from norn.steps.pipeline import Context
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from norn.kube.cluster import CRONJOB
+from norn.kube.kinds import CRONJOB
 from norn.steps import delete_owned, ensure_created, manifests
 from norn.steps.pipeline import Context
 

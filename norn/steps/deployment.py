@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from norn.kube.cluster import DEPLOYMENT, PVC
+from norn.kube.kinds import DEPLOYMENT, PVC
 from norn.steps import delete_owned, ensure_created, manifests
 from norn.steps.pipeline import Context
 

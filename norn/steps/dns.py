@@ -12,7 +12,7 @@ import yaml
 
 from norn.cloudflare import cloudflared
 from norn.errors import NornError, StepError
-from norn.kube.cluster import CONFIGMAP
+from norn.kube.kinds import CONFIGMAP
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps.pipeline import Context
 

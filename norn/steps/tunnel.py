@@ -7,15 +7,13 @@ adds and removes its own ingress rule, and restarts the Deployment the way
 
 from __future__ import annotations
 
-import random
-import time
 from typing import Callable, NamedTuple
 
-from norn import events
+from norn import events, retry
 from norn.cloudflare import cloudflared, ingress, ingress_check
 from norn.cloudflare.ingress import IngressError
 from norn.errors import Conflict, NotFound, StepError
-from norn.kube.cluster import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
+from norn.kube.kinds import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps import manifests
 from norn.steps.pipeline import Context, Skip
@@ -51,9 +49,8 @@ def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> Edited
     """
     settings = ctx.settings
     namespace, name = settings.cloudflared_namespace, settings.cloudflared_configmap
-    started = time.monotonic()
-    conflicts = 0
-    while True:
+
+    def attempt(conflicts: int) -> Edited | None:
         configmap = ctx.cluster.get(CONFIGMAP, namespace, name)
         if configmap is None:
             return None
@@ -65,20 +62,25 @@ def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> Edited
             return Edited(text, False, True)
         _validate(ctx, text, new_text, with_cloudflared=conflicts == 0)
         configmap["data"][CLOUDFLARED_CONFIG_KEY] = new_text  # metadata keeps the resourceVersion read
-        try:
-            written = ctx.cluster.replace(CONFIGMAP, namespace, name, configmap)
-            held = (written.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or ""
-            return Edited(held, True, held == new_text)
-        except Conflict:
-            conflicts += 1
-        wait = random.uniform(0, min(CONFLICT_BACKOFF_CAP, CONFLICT_BACKOFF_FIRST * 2 ** min(conflicts - 1, 10)))
-        elapsed = time.monotonic() - started
-        if conflicts >= MAX_CONFLICT_RETRIES and elapsed + wait > settings.api_retry_seconds:
-            raise StepError(
-                f"ConfigMap {namespace}/{name} kept changing under norn ({conflicts} conflicts in {elapsed:.1f} s)",
-                hint="something else writes it all the time; rerun when it is quieter",
-            )
-        time.sleep(wait)
+        written = ctx.cluster.replace(CONFIGMAP, namespace, name, configmap)
+        held = (written.get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or ""
+        return Edited(held, True, held == new_text)
+
+    def gave_up(_: Exception, conflicts: int, elapsed: float) -> Edited:
+        raise StepError(
+            f"ConfigMap {namespace}/{name} kept changing under norn ({conflicts} conflicts in {elapsed:.1f} s)",
+            hint="something else writes it all the time; rerun when it is quieter",
+        ) from None
+
+    return retry.run(
+        attempt,
+        retryable=lambda error: isinstance(error, Conflict),
+        wait=lambda conflicts, _: retry.jittered(conflicts - 1, CONFLICT_BACKOFF_FIRST, CONFLICT_BACKOFF_CAP, floor=0.0),
+        give_up=lambda conflicts, elapsed, wait: (
+            conflicts >= MAX_CONFLICT_RETRIES and elapsed + wait > settings.api_retry_seconds
+        ),
+        gave_up=gave_up,
+    )
 
 
 def _validate(ctx: Context, old_text: str, new_text: str, *, with_cloudflared: bool = True) -> None:

@@ -7,7 +7,7 @@ same command resumes with them.
 from __future__ import annotations
 
 from norn.kube import rollout
-from norn.kube.cluster import DEPLOYMENT
+from norn.kube.kinds import DEPLOYMENT
 from norn.steps.pipeline import Context, Skip
 
 

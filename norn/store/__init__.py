@@ -42,10 +42,11 @@ def open_store(settings: "Settings", backend: str | None = None, namespace: str 
     backend = backend or settings.state_backend
     if backend == "kubernetes":
         from norn.kube import cluster
+        from norn.kube.connect import connect as connect_cluster
         from norn.store.kubernetes import KubernetesStore
 
         def connect() -> "cluster.Cluster":
-            return cluster.connect(
+            return connect_cluster(
                 settings.kubeconfig,
                 settings.context,
                 retry_seconds=settings.api_retry_seconds,

@@ -30,7 +30,8 @@ from norn.errors import (
     StateError,
 )
 from norn.events import now
-from norn.kube.cluster import LEASE, SECRET, needs
+from norn.kube.apierrors import needs
+from norn.kube.kinds import LEASE, SECRET
 from norn.kube.ownership import MANAGED_BY, is_managed
 from norn.state import ForgeState
 from norn.store.document import decode, describe, encode

@@ -34,7 +34,8 @@ from norn.errors import (
     NotFound,
 )
 from norn.events import now, rfc3339
-from norn.kube.cluster import LEASE, needs
+from norn.kube.apierrors import needs
+from norn.kube.kinds import LEASE
 
 if TYPE_CHECKING:
     from norn.kube.cluster import Cluster

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from norn.cloudflare import dnsrecords
-from norn.cloudflare.cfapi import Api, CloudflareError, Unreachable, _retry_after
+from norn.cloudflare.cfapi import Api, CloudflareError, Unreachable, wait_before_retry
 from norn.cloudflare.dnsrecords import (
     Zone,
     dns_record_status,
@@ -218,11 +218,11 @@ def test_no_proxy_skips_the_proxy(cfapi, monkeypatch):
     [("3", 1, 3.0), ("0", 1, 0.0), (None, 1, 1.0), (None, 3, 4.0), ("junk", 2, 2.0), ("999", 1, 30.0), ("-5", 1, 0.0)],
 )
 def test_retry_after_is_seconds_capped_else_backoff(header, attempt, wait):
-    assert _retry_after(header, attempt) == wait
+    assert wait_before_retry(header, attempt) == wait
 
 
 def test_retry_after_as_an_http_date_in_the_past_means_now():
-    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1) == 0.0
+    assert wait_before_retry("Wed, 21 Oct 2015 07:28:00 GMT", 1) == 0.0
 
 
 # --- dns_record_status, for norn status --live ---------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from norn.errors import Busy, LostRace, StateError
-from norn.kube import cluster
+from norn.kube import connect as kube_connect
 from norn.state import ForgeState, ForgeStatus, StepRecord
 from norn.store import StateStore
 from norn.store.document import encode
@@ -59,7 +59,7 @@ def backend(request, tmp_path) -> Backend:
         server.seed({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": {"state.json": base64.b64encode(data).decode()}})
 
     def open_store() -> StateStore:
-        return KubernetesStore(lambda: cluster.connect(str(server.kubeconfig), None), "default", 60)
+        return KubernetesStore(lambda: kube_connect.connect(str(server.kubeconfig), None), "default", 60)
 
     return Backend("kubernetes", open_store, raw, put_raw)
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from norn.errors import AccessDenied, Busy, LostRace
-from norn.kube import cluster
+from norn.kube import cluster, connect as kube_connect
 from norn.state import ForgeState, ForgeStatus
 from norn.store.document import encode
 from norn.store.kubernetes import KubernetesStore
@@ -31,7 +31,7 @@ SECRETS = "/api/v1/namespaces/default/secrets"
 def open_store(kubeapi):
     def open_store(lock_seconds: int = 60, namespace: str = "default", who: str | None = None) -> KubernetesStore:
         def connect() -> cluster.Cluster:  # no retries inside a request: the Lease's own loop is under test
-            return cluster.connect(str(kubeapi.kubeconfig), None, retry_seconds=0)
+            return kube_connect.connect(str(kubeapi.kubeconfig), None, retry_seconds=0)
 
         return KubernetesStore(connect, namespace, lock_seconds, who)
 

@@ -1,4 +1,4 @@
-"""cluster.connect: which context and user a kubeconfig names, read once."""
+"""connect: which context and user a kubeconfig names, read once."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from norn.errors import UsageError
-from norn.kube import cluster
-from norn.kube.cluster import connect
+from norn.kube import kubeconfig as kubeconfig_files
+from norn.kube.connect import connect
 
 
 def kubeconfig(path, current: str, *names: str):
@@ -36,7 +36,7 @@ def test_the_current_context_or_the_one_asked_for(tmp_path):
 def test_the_kubeconfig_is_parsed_once(tmp_path, mocker):
     config = kubeconfig(tmp_path / "config", "dev", "dev", "prod")
     connect(str(config), None)  # the client's modules imported before counting
-    parse = mocker.spy(cluster, "parse_kubeconfig")
+    parse = mocker.spy(kubeconfig_files, "parse_kubeconfig")
     slow = mocker.spy(yaml, "safe_load")  # the client's own reading, in pure Python
     connect(str(config), "prod")
     assert (parse.call_count, slow.call_count) == (1, 0)
@@ -120,7 +120,7 @@ def test_an_alias_bomb_is_refused_before_anything_expands_it(tmp_path, mocker):
         )
         + levels.replace("  l", "    l")
     )
-    construct = mocker.spy(cluster, "_expanded_size")
+    construct = mocker.spy(kubeconfig_files, "_expanded_size")
     with pytest.raises(UsageError, match=r"aliases expand to more than 1,000,000 nodes"):
         connect(str(config), None)
     assert construct.call_count < 200  # each shared node counted once, not once per alias written out
@@ -130,7 +130,7 @@ def test_a_kubeconfig_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     first = kubeconfig(tmp_path / "first", "dev", "dev")
     second = kubeconfig(tmp_path / "second", "c1", "c1", "c2")
     both = first.stat().st_size + second.stat().st_size
-    monkeypatch.setattr(cluster, "KUBECONFIG_MAX_BYTES", both - 1)
+    monkeypatch.setattr(kubeconfig_files, "KUBECONFIG_MAX_BYTES", both - 1)
     assert connect(str(first), None).context == "dev"
     with pytest.raises(UsageError, match=r"second is too large: kubeconfig files may hold"):
         connect(os.pathsep.join([str(first), str(second)]), None)  # the limit is for all files together

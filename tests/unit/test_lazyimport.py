@@ -25,7 +25,7 @@ def test_connect_loads_neither_requests_nor_oauthlib_oauth2_nor_the_date_parser(
     )
     run(f"""
         import sys
-        from norn.kube.cluster import connect
+        from norn.kube.connect import connect
         cluster = connect({str(kubeconfig)!r}, None)
         loaded = {{m for m in sys.modules if m.split('.')[0] in ('requests', 'requests_oauthlib')}}
         loaded |= {{m for m in sys.modules if m.startswith(('oauthlib.oauth2.', 'dateutil.parser', 'dateutil.tz'))}}

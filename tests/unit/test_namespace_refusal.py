@@ -4,7 +4,7 @@ The answers are those of the NamespaceLifecycle admission plugin (apiserver
 pkg/admission/plugin/namespace/lifecycle/admission.go, Lifecycle.Admit; pkg/admission/errors.go NewForbidden).
 """
 
-from norn.kube.cluster import NamespaceUnusable, namespace_refusal
+from norn.kube.apierrors import NamespaceUnusable, namespace_refusal
 
 MISSING = {"kind": "Status", "status": "Failure", "message": 'namespaces "staging" not found', "reason": "NotFound",
            "code": 404, "details": {"name": "staging", "kind": "namespaces"}}

@@ -17,7 +17,7 @@ import pytest
 from norn import steps
 from norn.errors import AlreadyExists, Conflict, StepError
 from norn.kube import ownership
-from norn.kube.cluster import PVC, SERVICE, Kind
+from norn.kube.kinds import PVC, SERVICE, Kind
 from norn.settings import load
 from norn.state import ForgeState
 from norn.steps import delete_owned, ensure_created
