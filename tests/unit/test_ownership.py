@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from norn import steps
+from norn.steps import waiting
 from norn.errors import AlreadyExists, Conflict, StepError
 from norn.kube import ownership
 from norn.kube.cluster import PVC, SERVICE, Kind
@@ -87,7 +88,7 @@ def fake() -> FakeCluster:
 @pytest.fixture(autouse=True)
 def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """Polling an object being deleted sleeps between looks; the tests count the looks instead."""
-    monkeypatch.setattr(steps.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(waiting.time, "sleep", lambda seconds: None)
 
 
 def context(fake: FakeCluster, app: str = "s35", retry_seconds: str = "30", **resources) -> Context:
