@@ -25,7 +25,7 @@ from norn.kube.recording import Recorder, RecordingCluster, RecordingWaiting, Wr
 from norn.operations import lifecycle
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState, ForgeStatus
-from norn.steps.pipeline import Tools
+from norn.steps.pipeline import Tools, open_cloudflare_api
 
 if TYPE_CHECKING:
     from norn.infraspec import Infraspec
@@ -179,7 +179,7 @@ class DryRun:
         self.store = UnsavedStore(store)
         self.tools = Tools(
             cloudflared=RecordingCloudflared(self.recorder),
-            cloudflare_api=lambda base_url, token: RecordingApi(Tools().cloudflare_api(base_url, token), self.recorder),
+            cloudflare_api=lambda base_url, token: RecordingApi(open_cloudflare_api(base_url, token), self.recorder),
             waiting=RecordingWaiting(self.recorder),
             recorder=self.recorder,
         )

@@ -49,7 +49,7 @@ class Unrecorded:
         pass
 
 
-def _cloudflare_api(base_url: str, token: str) -> Any:
+def open_cloudflare_api(base_url: str, token: str) -> Any:
     from norn.cloudflare.cfapi import Api  # the HTTP client is loaded only when a record is to be deleted
 
     return Api(base_url, token)
@@ -60,7 +60,7 @@ class Tools:
     """The outside world besides the cluster, as steps reach it. A dry run passes recording ones."""
 
     cloudflared: Cloudflared = field(default_factory=Cloudflared)
-    cloudflare_api: Callable[[str, str], Any] = _cloudflare_api  # (base URL, token) -> an Api
+    cloudflare_api: Callable[[str, str], Any] = open_cloudflare_api  # (base URL, token) -> an Api
     waiting: Any = field(default_factory=Waiting)  # how a step waits: polls, or (dry run) says it would
     recorder: Any = field(default_factory=Unrecorded)  # what writes mean and what is kept, for a plan
 
