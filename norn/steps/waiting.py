@@ -36,7 +36,7 @@ class Waiting:
                 raise StepError(
                     f"{what} is still being deleted (deletionTimestamp set; its finalizers hold it: {finalizers})",
                     hint="wait until what those finalizers stand for lets it go (a PVC stays while a pod uses it), "
-                    f"then run the forge again; NORN_API_RETRY_SECONDS sets how long norn waits",
+                    "then run the forge again; NORN_API_RETRY_SECONDS sets how long norn waits",
                 )
             progress(f"waiting for {what} to finish being deleted")
             time.sleep(DELETION_POLL_SECONDS)
