@@ -186,10 +186,9 @@ def teardown(
         if dry_run or server_dry_run:
             from norn.operations import plan as planning
 
-            state = lifecycle.current(store, app_name)
-            lifecycle.check_teardown_namespace(state, namespace)
-            look = planning.reader(_connector(settings))
-            found = planning.plan_teardown(app_name, settings, state, look, delete_volumes=delete_volumes)
+            found = planning.plan_teardown(
+                app_name, settings, store, _connector(settings), delete_volumes=delete_volumes, namespace_flag=namespace
+            )
             return _show_plan(found, output, settings if server_dry_run else None)
         peek = store.load(app_name)
         if peek is not None and lifecycle.has_work_to_undo(peek):
@@ -355,20 +354,19 @@ def _as_seen(store, state):
 def _plan_forge(
     app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None
 ) -> None:
-    """``forge --dry-run``: the state is read without the lock and nothing is written anywhere."""
+    """``forge --dry-run``: the real forge against recording adapters; no lock, nothing written anywhere."""
     from norn.infraspec.discovery import find_and_load
     from norn.infraspec.loading import check_forgeable
     from norn.names import check_app_name
-    from norn.operations import lifecycle
     from norn.operations import plan as planning
 
     settings = _settings(namespace, context, state_backend)
     check_app_name(app_name)
     loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=_cwd())
     check_forgeable(loaded, path)
-    state = lifecycle.current(_store(settings), app_name)
-    look = planning.reader(_connector(settings))
-    found = planning.plan_forge(loaded, settings, state, look, force=force, wait_seconds=wait_seconds)
+    found = planning.plan_forge(
+        loaded, settings, _store(settings), _connector(settings), force=force, wait_seconds=wait_seconds
+    )
     _show_plan(found, output, settings if server_dry_run else None)
 
 

@@ -70,6 +70,22 @@ def tunnel_id(executable: str, tunnel: str, timeout: float) -> str:
 
 
 # cloudflared's cfapi DNSRouteResult.SuccessSummary: new, updated, unchanged.
+class Cloudflared:
+    """The binary as steps reach it (through the Context), so a dry run can put a recording one in its place."""
+
+    def find(self) -> str | None:
+        return find()
+
+    def route_dns(self, executable: str, tunnel: str, hostname: str, timeout: float) -> str:
+        return route_dns(executable, tunnel, hostname, timeout)
+
+    def validate_ingress(self, executable: str, config_text: str, timeout: float) -> str:
+        return validate_ingress(executable, config_text, timeout)
+
+    def tunnel_id(self, executable: str, tunnel: str, timeout: float) -> str:
+        return tunnel_id(executable, tunnel, timeout)
+
+
 _ROUTED = re.compile(
     r"^(?:Added CNAME (\S+) which will route|(\S+) updated to route|(\S+) is already configured to route)",
     re.MULTILINE,

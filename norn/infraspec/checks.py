@@ -10,8 +10,8 @@ import re
 from typing import Any, Callable, Literal, get_args
 
 from norn.infraspec.cron import CRON_MACROS, cron_problem
-from norn.names import DNS_1035_LABEL, DNS_LABEL, is_dns1035_label, is_dns_label
 from norn.infraspec.wording import did_you_mean, got_number, got_text, is_whole, show
+from norn.names import DNS_1035_LABEL, DNS_LABEL, is_dns1035_label, is_dns_label
 
 Role = Literal["webserver", "worker", "cron", "function"]
 ROLES: tuple[str, ...] = get_args(Role)

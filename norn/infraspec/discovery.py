@@ -8,9 +8,9 @@ from pathlib import Path
 from norn.errors import SpecError
 from norn.infraspec.loading import load
 from norn.infraspec.model import Infraspec
-from norn.names import check_app_name
 from norn.infraspec.problems import InfraspecInvalid
 from norn.infraspec.yamlread import compose, read
+from norn.names import check_app_name
 
 SPEC_NAME = "infraspec.yaml"
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
 
 from norn.infraspec import checks
 from norn.infraspec.checks import (
@@ -26,9 +33,9 @@ from norn.infraspec.checks import (
     TIMEOUT,
     Role,
 )
-from norn.names import DNS_LABEL
 from norn.infraspec.rules import hosts_rules, raise_first, spec_rules, volume_rules
 from norn.infraspec.wording import show
+from norn.names import DNS_LABEL
 
 # --- pydantic glue: checks become validators -------------------------------------------
 

@@ -17,7 +17,7 @@ from norn.steps import pipeline
 from norn.steps.cron import RegisterCron, UnregisterCron
 from norn.steps.deployment import CreateDeployment, DeleteDeployment
 from norn.steps.dns import CreateDnsRoute, RemoveDnsRoute
-from norn.steps.pipeline import Context, Step
+from norn.steps.pipeline import Context, Step, Tools
 from norn.steps.service import CreateService, DeleteService
 from norn.steps.tunnel import PatchCloudflared, RestartCloudflared, UnpatchCloudflared
 from norn.steps.wait import wait_steps
@@ -67,7 +67,9 @@ def forge(
     *,
     force: bool = False,
     wait_seconds: float | None = None,
+    tools: Tools | None = None,
 ) -> Outcome:
+    """``tools``: the cloudflared, Cloudflare API, waiting and recorder the steps use (a dry run's record)."""
     app = spec.app
     with store.lock(app):
         state = current(store, app)
@@ -75,7 +77,7 @@ def forge(
             return Outcome(False, f"{app} is already forged; run norn forge {app} --force to tear it down and forge it afresh")
         if not force:
             check_namespace(state, settings)
-        ctx = Context(app, settings, state, spec=spec, connect=connect)
+        ctx = Context(app, settings, state, spec=spec, connect=connect, tools=tools or Tools())
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         ctx.cluster.check_namespace(ctx.namespace)  # nor does a namespace that is missing or being deleted
         if force and state.status != ForgeStatus.UNFORGED:
@@ -97,6 +99,7 @@ def teardown(
     *,
     delete_volumes: bool = False,
     namespace_flag: str | None = None,
+    tools: Tools | None = None,
 ) -> Outcome:
     # No namespace check: in a missing or terminating namespace the deletes find their objects gone or going,
     # which is what a teardown wants.
@@ -105,7 +108,7 @@ def teardown(
         if not has_work_to_undo(state):
             return Outcome(False, f"{app}: nothing to tear down (it is not forged)")
         check_teardown_namespace(state, namespace_flag)
-        ctx = Context(app, settings, state, delete_volumes=delete_volumes, connect=connect)
+        ctx = Context(app, settings, state, delete_volumes=delete_volumes, connect=connect, tools=tools or Tools())
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
         state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}

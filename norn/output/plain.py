@@ -7,7 +7,13 @@ no log has: lines are whole, columns two spaces apart as kubectl lays them out.
 
 from __future__ import annotations
 
-from norn.output.rows import ERROR_MAX_WIDTH, TABLE_HEADERS, AppStatus, LiveStatus, StatusTable
+from norn.output.rows import (
+    ERROR_MAX_WIDTH,
+    TABLE_HEADERS,
+    AppStatus,
+    LiveStatus,
+    StatusTable,
+)
 from norn.output.text import cut, grid
 
 

@@ -16,12 +16,11 @@ import time
 
 from norn.errors import AlreadyExists, Conflict, StepError
 from norn.kube.kinds import Kind
-from norn.kube.ownership import deleting, owner
+from norn.kube.ownership import owner
 from norn.steps.pipeline import Context
 
 CREATED_UIDS = "createdUids"  # {"Kind/name": uid} of objects this app's forge created
 UNVERIFIED_UIDS = "uids"  # what earlier versions recorded, also for objects they only found: never trusted
-DELETION_POLL_SECONDS = 1.0  # between two looks at an object the server is deleting
 CREATE_TRIES = 3  # an object that keeps coming back between our create and our look is someone else's race
 
 
@@ -56,7 +55,10 @@ def ensure_created(ctx: Context, kind: Kind, obj: dict) -> str:
         try:
             created = ctx.cluster.create(kind, ctx.namespace, obj)
         except AlreadyExists:
-            existing = _unless_deleting(ctx, kind, name, deadline)
+            # One the server is deleting is waited out (a dry run only says it would).
+            existing = ctx.tools.waiting.until_gone(
+                ctx.cluster, kind, ctx.namespace, name, deadline, ctx.progress, then="create it afresh"
+            )
             if existing is None:  # deleted since our create: create it again
                 continue
             claimed_by = owner(existing)
@@ -69,24 +71,6 @@ def ensure_created(ctx: Context, kind: Kind, obj: dict) -> str:
         return f"created {what}"
     raise StepError(f"{what} was deleted and created again by someone else while norn created it",
                     hint="find out what else manages that name, then run the forge again")
-
-
-def _unless_deleting(ctx: Context, kind: Kind, name: str, deadline: float) -> dict | None:
-    """The object as it is now, once the server is not deleting it; None when it is gone."""
-    existing = ctx.cluster.get(kind, ctx.namespace, name)
-    while existing is not None and deleting(existing):
-        what = kind.describe(ctx.namespace, name)
-        if time.monotonic() + DELETION_POLL_SECONDS > deadline:
-            finalizers = ", ".join(existing["metadata"].get("finalizers") or []) or "none"
-            raise StepError(
-                f"{what} is still being deleted (deletionTimestamp set; its finalizers hold it: {finalizers})",
-                hint="wait until what those finalizers stand for lets it go (a PVC stays while a pod uses it), "
-                "then run the forge again; NORN_API_RETRY_SECONDS sets how long norn waits",
-            )
-        ctx.progress(f"waiting for {what} to finish being deleted")
-        time.sleep(DELETION_POLL_SECONDS)
-        existing = ctx.cluster.get(kind, ctx.namespace, name)
-    return existing
 
 
 def delete_owned(ctx: Context, kind: Kind, name: str) -> str:
@@ -119,8 +103,11 @@ def _delete_after_look(ctx: Context, kind: Kind, name: str) -> str:
         return f"{what} was already gone"
     claimed_by = owner(existing)
     if claimed_by is None:
+        ctx.tools.recorder.keep(what, "not created by norn")
         raise _foreign(kind, ctx.namespace, name)
     if claimed_by != ctx.app:  # recorded by an earlier norn that took it as done: drop the record only
+        ctx.tools.recorder.keep(what, f"belongs to norn app {claimed_by}",
+                                f"leave {what} in place: it belongs to norn app {claimed_by}")
         return f"left {what} in place: it belongs to norn app {claimed_by}"
     deleted = ctx.cluster.delete(kind, ctx.namespace, name, uid=existing.get("metadata", {}).get("uid"))
     return f"deleted {what}" if deleted else f"{what} was already gone"

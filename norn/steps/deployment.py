@@ -52,6 +52,10 @@ class DeleteDeployment:
                 said.append(delete_owned(ctx, PVC, claim))
                 ctx.resources["persistentVolumeClaims"].remove(claim)
         claims = ctx.resources.pop("persistentVolumeClaims", [])
+        for claim in claims:
+            what = PVC.describe(ctx.namespace, claim)
+            ctx.tools.recorder.keep(what, "volumes are kept unless --delete-volumes is given",
+                                    f"keep {what} with its data (--delete-volumes deletes it)")
         if claims:
             ctx.resources["keptVolumes"] = claims
             said.append(f"kept {', '.join(claims)} with its data (--delete-volumes deletes volumes)")

@@ -30,13 +30,14 @@ class CreateDnsRoute:
             return "no hosts.external in the infraspec"
         if ctx.resources.get("dnsRoute"):
             return "DNS route recorded as created"
-        if cloudflared.find() is None:
+        if ctx.tools.cloudflared.find() is None:
             return "no cloudflared on PATH; route the hostname by hand: cloudflared tunnel route dns"
         return None
 
     def run(self, ctx: Context) -> str:
         hostname, tunnel = ctx.spec.hosts.external, ctx.settings.tunnel_name
-        said = cloudflared.route_dns(cloudflared.find(), tunnel, hostname, ctx.settings.cloudflared_timeout)
+        tool = ctx.tools.cloudflared
+        said = tool.route_dns(tool.find(), tunnel, hostname, ctx.settings.cloudflared_timeout)
         routed = cloudflared.routed_name(said)
         if routed is not None and routed.lower() != hostname.lower().rstrip("."):
             raise StepError(
@@ -81,6 +82,10 @@ class RemoveDnsRoute:
         route = ctx.resources.pop("dnsRoute")
         hostname, token = route["hostname"], ctx.settings.cloudflare_token
         if not token:
+            ctx.tools.recorder.keep(
+                f"DNS record {hostname} → tunnel {route['tunnel']}", "no CLOUDFLARE_API_TOKEN to delete it",
+                f"warn: without CLOUDFLARE_API_TOKEN norn cannot delete DNS records; delete the CNAME {hostname} by hand",
+            )
             return (
                 f"warning: no CLOUDFLARE_API_TOKEN, so the CNAME {hostname} (to tunnel {route['tunnel']}) is left; "
                 f"delete it in Cloudflare's dashboard, or {TOKEN_HOW}"
@@ -94,10 +99,13 @@ class RemoveDnsRoute:
         from norn.cloudflare import (
             dnsrecords,  # the HTTP client is loaded only when a record is to be deleted
         )
-        from norn.cloudflare.cfapi import Api, CloudflareError
+        from norn.cloudflare.cfapi import CloudflareError
 
+        api = ctx.tools.cloudflare_api(ctx.settings.cloudflare_base_url, token)
         try:
-            outcome = dnsrecords.remove_cname(Api(ctx.settings.cloudflare_base_url, token), hostname, tunnel_id)
+            with ctx.tools.recorder.doing(f"delete the CNAME {hostname} → {dnsrecords.tunnel_target(tunnel_id)} "
+                                          "through the Cloudflare API"):
+                outcome = dnsrecords.remove_cname(api, hostname, tunnel_id)
         except CloudflareError as exc:
             return (
                 f"warning: could not delete the CNAME {hostname} → {dnsrecords.tunnel_target(tunnel_id)}: "
@@ -116,11 +124,11 @@ def _tunnel_id(ctx: Context, route: dict) -> tuple[str | None, str]:
     configured = _configured_tunnel(ctx)
     if configured:
         return configured, ""
-    executable = cloudflared.find()
+    executable = ctx.tools.cloudflared.find()
     if executable is None:
         return None, "no NORN_TUNNEL_ID, no tunnel UUID in the cloudflared config, no cloudflared on PATH"
     try:
-        return cloudflared.tunnel_id(executable, route["tunnel"], ctx.settings.cloudflared_timeout), ""
+        return ctx.tools.cloudflared.tunnel_id(executable, route["tunnel"], ctx.settings.cloudflared_timeout), ""
     except NornError as exc:
         return None, f"cloudflared tunnel info: {exc.message}"
 

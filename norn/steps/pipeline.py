@@ -7,13 +7,16 @@ state records. Every observable thing leaves as an Event; nothing here prints.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol
 
 from norn import events
+from norn.cloudflare.cloudflared import Cloudflared
 from norn.errors import NornError, StepFailed
 from norn.events import Event, Sink
 from norn.state import ForgeState, ForgeStatus, StepRecord
+from norn.steps.waiting import Waiting
 
 if TYPE_CHECKING:
     from norn.infraspec.model import Infraspec
@@ -30,6 +33,40 @@ class Skip(Exception):
         self.reason = reason
 
 
+class Unrecorded:
+    """A real run records nothing: what a dry run's Recorder (kube.recording) notes is dropped."""
+
+    def steps(self, operation: str, names: list[str]) -> None:
+        pass
+
+    def start(self, operation: str, name: str) -> None:
+        pass
+
+    def doing(self, line: str) -> ContextManager[None]:
+        return nullcontext()
+
+    def keep(self, what: str, why: str, line: str | None = None) -> None:
+        pass
+
+
+def open_cloudflare_api(base_url: str, token: str) -> Any:
+    from norn.cloudflare.cfapi import (
+        Api,  # the HTTP client is loaded only when a record is to be deleted
+    )
+
+    return Api(base_url, token)
+
+
+@dataclass
+class Tools:
+    """The outside world besides the cluster, as steps reach it. A dry run passes recording ones."""
+
+    cloudflared: Cloudflared = field(default_factory=Cloudflared)
+    cloudflare_api: Callable[[str, str], Any] = open_cloudflare_api  # (base URL, token) -> an Api
+    waiting: Any = field(default_factory=Waiting)  # how a step waits: polls, or (dry run) says it would
+    recorder: Any = field(default_factory=Unrecorded)  # what writes mean and what is kept, for a plan
+
+
 @dataclass
 class Context:
     """What steps work with. ``cluster`` is connected lazily: a fully skipped run never connects."""
@@ -41,6 +78,7 @@ class Context:
     delete_volumes: bool = False
     connect: Callable[[], "Cluster"] | None = None
     progress: Callable[[str], None] = field(default=lambda text: None, repr=False)  # a running step's news
+    tools: Tools = field(default_factory=Tools, repr=False)
     _cluster: "Cluster | None" = field(default=None, repr=False)
 
     @property
@@ -89,8 +127,10 @@ def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", si
     state.started_at = events.rfc3339(events.now())
     state.finished_at = None
     store.save(state)
+    ctx.tools.recorder.steps(operation, [step.name for step in steps])
 
     for step in steps:
+        ctx.tools.recorder.start(operation, step.name)
         record = StepRecord(step.name, events.RUNNING)
         state.steps.append(record)
         reason = step.skip_reason(ctx)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from norn import events, retry
-from norn.cloudflare import cloudflared, ingress, ingress_check
+from norn.cloudflare import ingress, ingress_check
 from norn.cloudflare.ingress import IngressError
 from norn.errors import Conflict, NotFound, StepError
 from norn.kube.kinds import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
@@ -95,9 +95,9 @@ def _validate(ctx: Context, old_text: str, new_text: str, *, with_cloudflared: b
                 f"Fix config.yaml in {_configmap_name(ctx)} by hand, then retry."
             ),
         )
-    executable = cloudflared.find() if with_cloudflared else None
+    executable = ctx.tools.cloudflared.find() if with_cloudflared else None
     if executable is not None:
-        cloudflared.validate_ingress(executable, new_text, ctx.settings.cloudflared_timeout)
+        ctx.tools.cloudflared.validate_ingress(executable, new_text, ctx.settings.cloudflared_timeout)
 
 
 def _written_wrong(ctx: Context, what: str) -> StepError:
@@ -120,7 +120,8 @@ class PatchCloudflared:
     def run(self, ctx: Context) -> str:
         hostname = ctx.spec.hosts.external
         service = manifests.service_url(ctx.spec, ctx.namespace)
-        edited = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
+        with ctx.tools.recorder.doing(f"add the rule {hostname} → {service} to ConfigMap {_configmap_name(ctx)}"):
+            edited = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
         if edited is None:
             raise Skip(f"ConfigMap {_configmap_name(ctx)} not found: cloudflared is not deployed")
         if not edited.as_sent and ingress.find_rule(edited.written, hostname) != service:
@@ -141,7 +142,8 @@ class UnpatchCloudflared:
     def run(self, ctx: Context) -> str:
         rule = ctx.resources["ingressRule"]
         hostname, service = rule["hostname"], rule["service"]
-        edited = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
+        with ctx.tools.recorder.doing(f"remove the rule {hostname} from ConfigMap {_configmap_name(ctx)}"):
+            edited = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
         if edited is None:
             del ctx.resources["ingressRule"]
             return f"ConfigMap {_configmap_name(ctx)} is gone; nothing to remove"
@@ -149,6 +151,7 @@ class UnpatchCloudflared:
             raise _written_wrong(ctx, f"still routes {hostname}")
         del ctx.resources["ingressRule"]
         ctx.resources["cloudflaredRestartPending"] = True
+        ctx.tools.recorder.keep(f"ConfigMap {_configmap_name(ctx)}", "the operator's; only norn's rule is removed")
         return f"removed {hostname} from {_configmap_name(ctx)}" if edited.changed else f"{hostname} was not in the config"
 
 
@@ -168,7 +171,10 @@ class RestartCloudflared:
         stamp = events.now().strftime("%Y-%m-%dT%H:%M:%SZ")  # RFC 3339 in seconds, as kubectl writes it
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         try:
-            patched = ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
+            with ctx.tools.recorder.doing(
+                f"restart Deployment {namespace}/{name}: set the pod template annotation {RESTARTED_AT}"
+            ):
+                patched = ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
         except NotFound:
             ctx.resources.pop("cloudflaredRestartPending", None)
             raise Skip(f"no cloudflared Deployment {namespace}/{name}") from None

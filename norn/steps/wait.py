@@ -23,7 +23,7 @@ class WaitRollout:
         return None
 
     def run(self, ctx: Context) -> str:
-        return rollout.wait_for_rollout(ctx.cluster, ctx.namespace, ctx.spec.app, self.budget, ctx.progress)
+        return ctx.tools.waiting.rollout(ctx.cluster, ctx.namespace, ctx.spec.app, self.budget, ctx.progress)
 
 
 class WaitCloudflared:
@@ -39,7 +39,7 @@ class WaitCloudflared:
         namespace, name = ctx.settings.cloudflared_namespace, ctx.settings.cloudflared_deployment
         if ctx.cluster.get(DEPLOYMENT, namespace, name) is None:
             raise Skip(f"no cloudflared Deployment {namespace}/{name}")
-        return rollout.wait_for_rollout(ctx.cluster, namespace, name, self.budget, ctx.progress)
+        return ctx.tools.waiting.rollout(ctx.cluster, namespace, name, self.budget, ctx.progress)
 
 
 def wait_steps(seconds: float) -> list:

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from norn.errors import AccessDenied, Busy, LostRace
-from norn.kube import cluster, connect as kube_connect
+from norn.kube import cluster
+from norn.kube import connect as kube_connect
 from norn.state import ForgeState, ForgeStatus
 from norn.store.document import encode
 from norn.store.kubernetes import KubernetesStore

@@ -16,8 +16,8 @@ from norn.errors import SpecError
 from norn.infraspec.discovery import find, find_and_load
 from norn.infraspec.loading import check_forgeable, load
 from norn.infraspec.model import Infraspec, Volume
-from norn.names import check_app_name
 from norn.infraspec.problems import InfraspecInvalid
+from norn.names import check_app_name
 
 TYPICAL = """\
 app: mail-agent

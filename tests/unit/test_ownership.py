@@ -20,7 +20,7 @@ from norn.kube import ownership
 from norn.kube.kinds import PVC, SERVICE, Kind
 from norn.settings import load
 from norn.state import ForgeState
-from norn.steps import delete_owned, ensure_created
+from norn.steps import delete_owned, ensure_created, waiting
 from norn.steps.pipeline import Context
 
 
@@ -87,7 +87,7 @@ def fake() -> FakeCluster:
 @pytest.fixture(autouse=True)
 def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """Polling an object being deleted sleeps between looks; the tests count the looks instead."""
-    monkeypatch.setattr(steps.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(waiting.time, "sleep", lambda seconds: None)
 
 
 def context(fake: FakeCluster, app: str = "s35", retry_seconds: str = "30", **resources) -> Context:

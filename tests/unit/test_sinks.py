@@ -13,7 +13,16 @@ from norn.events import rfc3339
 from norn.output.live_sink import LiveSink
 from norn.output.sinks import JsonSink, PlainSink, make_sink
 from norn.output.text import format_duration
-from tests.unit.output_events import FAILED_FORGE, FORGE, SGR, SPINNER_FRAMES, colour_codes, ev, make_console, run
+from tests.unit.output_events import (
+    FAILED_FORGE,
+    FORGE,
+    SGR,
+    SPINNER_FRAMES,
+    colour_codes,
+    ev,
+    make_console,
+    run,
+)
 
 
 class FlushCounter(io.StringIO):

@@ -16,7 +16,13 @@ from norn.output import plain, rich_printer, rows
 from norn.output.live_sink import LiveSink
 from norn.output.rows import status_json
 from norn.state import ForgeState, ForgeStatus, StepRecord
-from tests.unit.output_events import FAILED_FORGE, FORGE, colour_codes, make_console, run
+from tests.unit.output_events import (
+    FAILED_FORGE,
+    FORGE,
+    colour_codes,
+    make_console,
+    run,
+)
 
 
 def render_status(state: ForgeState, console: Console) -> None:
