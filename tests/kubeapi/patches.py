@@ -19,6 +19,8 @@ MERGE_KEYS = {
     "volumeMounts": ("mountPath",),
     "ports": ("containerPort", "port"),  # container ports, Service ports
 }
+
+
 class PatchError(ValueError):
     """A patch that cannot be applied to this object (the real server answers 422)."""
 

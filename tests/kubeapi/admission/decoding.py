@@ -12,6 +12,7 @@ from tests.kubeapi.errors import ApiError
 from tests.kubeapi.objects import POD_SPECS, dig
 from tests.kubeapi.resources import BY_KIND, Resource
 
+
 def _quantity_maps(resource: Resource, obj: dict) -> list[tuple[dict, str]]:
     """(mapping, key) for every resource.Quantity the object holds."""
     found: list[tuple[dict, str]] = []

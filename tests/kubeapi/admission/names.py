@@ -25,6 +25,8 @@ def name_causes(resource: Resource, name: str) -> list[tuple[str, str, str]]:
         )
         return [("metadata.name", "FieldValueInvalid", detail)]
     return []
+
+
 def cronjob_name_causes(resource: Resource, obj: dict, creating: bool) -> list[tuple[str, str, str]]:
     """pkg/apis/batch/validation ValidateCronJobCreate: the controller names Jobs <cronjob>-<11 characters>, and
     a Job name is at most 63, so a new CronJob's name is at most 52."""

@@ -8,6 +8,7 @@ from typing import Any
 from tests.kubeapi.objects import POD_SPECS, dig
 from tests.kubeapi.resources import Resource
 
+
 def spec_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
     spec = obj.get("spec") or {}
     required = "Required value"
@@ -28,6 +29,8 @@ def spec_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
     if resource.kind == "Lease" and duration is not None and duration <= 0:
         return [("spec.leaseDurationSeconds", "FieldValueInvalid", f"Invalid value: {duration}: must be greater than 0")]
     return []
+
+
 def host_path_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
     """pkg/apis/core/validation validateHostPathVolumeSource -> validatePathNoBacksteps: no '..' segment."""
     where = POD_SPECS.get(resource.kind)
