@@ -51,10 +51,6 @@ class Faults(Generic[F]):
         with self._lock:
             self._faults.clear()
 
-    def __iter__(self):
-        with self._lock:
-            return iter(list(self._faults))
-
     def hit(self, method: str, target: str) -> F | None:
         """The first fault hit by this request."""
         hit = None
