@@ -1,0 +1,180 @@
+"""Patches, by Content-Type: JSON merge patch (RFC 7386), strategic merge patch, JSON patch (RFC 6902)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from tests.kubeapi.errors import ApiError
+
+# Strategic merge patch: list field -> the item keys it merges on, first present wins.
+MERGE_KEYS = {
+    "containers": ("name",),
+    "initContainers": ("name",),
+    "ephemeralContainers": ("name",),
+    "volumes": ("name",),
+    "env": ("name",),
+    "imagePullSecrets": ("name",),
+    "volumeMounts": ("mountPath",),
+    "ports": ("containerPort", "port"),  # container ports, Service ports
+}
+
+
+class PatchError(ValueError):
+    """A patch that cannot be applied to this object (the real server answers 422)."""
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def strategic_merge_patch(target: Any, patch: Any) -> Any:
+    """Kubernetes strategic merge patch, for the subset described in the module docstring."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if patch.get("$patch") == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$setElementOrder/") or key in ("$retainKeys", "$patch"):
+            continue
+        if value is None or (isinstance(value, dict) and value.get("$patch") == "delete"):
+            result.pop(key, None)
+        elif key in MERGE_KEYS and isinstance(value, list) and isinstance(result.get(key), list):
+            result[key] = _merge_list(result[key], value, MERGE_KEYS[key])
+        else:
+            result[key] = strategic_merge_patch(result.get(key), value)
+    return result
+
+
+def _merge_list(current: list, patch: list, candidates: tuple[str, ...]) -> list:
+    """Merge ``patch`` items into ``current`` by merge key; unmatched items are appended."""
+    if not all(isinstance(item, dict) for item in patch):
+        return copy.deepcopy(patch)
+    key = next((k for k in candidates if any(k in item for item in patch)), None)
+    if key is None:
+        return copy.deepcopy(patch)
+    merged = copy.deepcopy(current)
+    for item in patch:
+        index = next(
+            (n for n, old in enumerate(merged) if isinstance(old, dict) and old.get(key) == item.get(key)), None
+        )
+        if item.get("$patch") == "delete":
+            if index is not None:
+                del merged[index]
+        elif index is None:
+            merged.append(strategic_merge_patch({}, item))
+        else:
+            merged[index] = strategic_merge_patch(merged[index], item)
+    return merged
+
+
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str) or (path and not path.startswith("/")):
+        raise PatchError(f"invalid JSON pointer {path!r}")
+    return [token.replace("~1", "/").replace("~0", "~") for token in path.split("/")[1:]]
+
+
+def _index(container: list, token: str, *, for_add: bool = False) -> int:
+    if for_add and token == "-":
+        return len(container)
+    if not token.isdigit():
+        raise PatchError(f"invalid array index {token!r}")
+    index = int(token)
+    if index > len(container) or (index == len(container) and not for_add):
+        raise PatchError(f"array index {index} out of bounds")
+    return index
+
+
+def _resolve(doc: Any, tokens: list[str]) -> Any:
+    for token in tokens:
+        if isinstance(doc, dict) and token in doc:
+            doc = doc[token]
+        elif isinstance(doc, list):
+            doc = doc[_index(doc, token)]
+        else:
+            raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+    return doc
+
+
+def _add(doc: Any, tokens: list[str], value: Any) -> Any:
+    if not tokens:
+        return value
+    parent = _resolve(doc, tokens[:-1])
+    if isinstance(parent, dict):
+        parent[tokens[-1]] = value
+    elif isinstance(parent, list):
+        parent.insert(_index(parent, tokens[-1], for_add=True), value)
+    else:
+        raise PatchError(f"cannot add to a {type(parent).__name__}")
+    return doc
+
+
+def _replace(doc: Any, tokens: list[str], value: Any) -> Any:
+    if not tokens:
+        return value
+    parent = _resolve(doc, tokens[:-1])
+    if isinstance(parent, dict) and tokens[-1] in parent:
+        parent[tokens[-1]] = value
+    elif isinstance(parent, list):
+        parent[_index(parent, tokens[-1])] = value
+    else:
+        raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+    return doc
+
+
+def _remove(doc: Any, tokens: list[str]) -> Any:
+    """Remove and return the value at ``tokens``."""
+    if not tokens:
+        raise PatchError("cannot remove the whole document")
+    parent = _resolve(doc, tokens[:-1])
+    if isinstance(parent, dict) and tokens[-1] in parent:
+        return parent.pop(tokens[-1])
+    if isinstance(parent, list):
+        return parent.pop(_index(parent, tokens[-1]))
+    raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+
+
+def json_patch(doc: Any, operations: Any) -> Any:
+    """RFC 6902 JSON patch on a copy of ``doc``."""
+    if not isinstance(operations, list):
+        raise ApiError(400, "json patch body must be a list of operations")
+    doc = copy.deepcopy(doc)
+    for op in operations:
+        if not isinstance(op, dict) or "op" not in op:
+            raise PatchError(f"invalid operation {op!r}")
+        kind, tokens = op["op"], _pointer(op.get("path"))
+        if kind == "add":
+            doc = _add(doc, tokens, copy.deepcopy(op.get("value")))
+        elif kind == "remove":
+            _remove(doc, tokens)
+        elif kind == "replace":
+            doc = _replace(doc, tokens, copy.deepcopy(op.get("value")))
+        elif kind == "test":
+            if _resolve(doc, tokens) != op.get("value"):
+                raise PatchError(f"testing value {op.get('path')} failed")
+        elif kind in ("move", "copy"):
+            source = _pointer(op.get("from"))
+            value = _remove(doc, source) if kind == "move" else copy.deepcopy(_resolve(doc, source))
+            doc = _add(doc, tokens, value)
+        else:
+            raise PatchError(f"unexpected kind of operation {kind!r}")
+    return doc
+
+
+PATCHERS: dict[str, Callable[[Any, Any], Any]] = {
+    "application/merge-patch+json": merge_patch,
+    "application/strategic-merge-patch+json": strategic_merge_patch,
+    "application/json-patch+json": json_patch,
+}
+
