@@ -118,8 +118,8 @@ def test_a_second_signal_exits_at_once_even_during_cleanup():
     script = textwrap.dedent(
         """
         import os, signal, time
-        from norn.cli import _interruptible
-        with _interruptible():
+        from norn.cli.interrupts import interruptible
+        with interruptible():
             try:
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(5)

@@ -1,0 +1,49 @@
+"""Dry runs (`plan`, `forge --dry-run`, `teardown --dry-run`): the real operations against recording
+adapters, and the plan printed. No lock is taken and nothing is written anywhere."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from norn.cli.exits import Exit
+from norn.cli.printing import out
+from norn.cli.wiring import connector, cwd, settings_for, store_for
+
+
+def plan_forge(
+    app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None
+) -> None:
+    """``forge --dry-run``: the real forge against recording adapters."""
+    from norn.infraspec.discovery import find_and_load
+    from norn.infraspec.loading import check_forgeable
+    from norn.names import check_app_name
+    from norn.operations import plan as planning
+
+    settings = settings_for(namespace, context, state_backend)
+    check_app_name(app_name)
+    loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=cwd())
+    check_forgeable(loaded, path)
+    found = planning.plan_forge(
+        loaded, settings, store_for(settings), connector(settings), force=force, wait_seconds=wait_seconds
+    )
+    show_plan(found, output, settings if server_dry_run else None)
+
+
+def show_plan(found, output, server_settings) -> None:
+    """Print a plan; exit 1 when a step would fail. With settings, check each write with dryRun=All first."""
+    from norn.operations import plan as planning
+    from norn.output import views
+
+    if server_settings is not None:
+        planning.check_with_server(found, connector(server_settings)())
+    if output.value == "json":
+        out(json.dumps(found.to_json(), indent=2))
+    elif output.value == "yaml":
+        out(views.plan_yaml(found), nl=False)
+    else:
+        for line in views.plan_lines(found):
+            out(line)
+    if found.fails:
+        raise typer.Exit(Exit.STEP_FAILED)

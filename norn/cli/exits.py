@@ -1,0 +1,69 @@
+"""The single place where exceptions become exit codes.
+
+Exit codes: 0 done or nothing to do; 1 a step failed; 2 bad input, usage or a
+confirmation that could not be given; 3 another norn run holds the app;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from norn.cli.printing import out
+from norn.errors import NornError, StepFailed, UsageError
+
+
+class Exit:
+    OK = 0
+    STEP_FAILED = 1
+    USAGE = 2
+    BUSY = 3
+    INTERRUPTED = 130
+
+
+class InterruptedAtPrompt(NornError):
+    """Ctrl-C at a confirmation prompt: nothing ran, so there is nothing to resume."""
+
+    exit_code = Exit.INTERRUPTED
+
+
+class handled:
+    """Map norn's errors to one line and an exit code; tracebacks only with --debug."""
+
+    def __init__(self, debug: bool) -> None:
+        self.debug = debug
+
+    def __enter__(self) -> "handled":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or isinstance(exc, (typer.Exit, typer.Abort, SystemExit)):
+            return False
+        if isinstance(exc, KeyboardInterrupt):
+            out("interrupted; rerun the same command to resume", err=True)
+            raise typer.Exit(Exit.INTERRUPTED)
+        error = as_norn_error(exc)
+        if error is None:
+            return False  # a bug: let the traceback show
+        if self.debug:
+            import traceback
+
+            traceback.print_exception(exc)
+        if isinstance(error, StepFailed):
+            # The events already told the story; add how to go on.
+            out(f"hint: fix the cause, then rerun the same command to resume from {error.step}", err=True)
+        else:
+            out(f"error: {error.message}", err=True)
+            if error.hint:
+                out(f"hint: {error.hint}", err=True)
+        raise typer.Exit(error.exit_code)
+
+
+def as_norn_error(exc: BaseException) -> NornError | None:
+    """The error as norn reports it; None for a bug. A file or folder of the user's that the
+    system refuses (an app folder norn may not read, say) is bad input, not a bug."""
+    if isinstance(exc, NornError):
+        return exc
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return UsageError(f"{exc.filename}: {exc.strerror or exc}", hint="check its owner and mode, or move it away")
+    return None

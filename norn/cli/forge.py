@@ -1,0 +1,61 @@
+"""`norn forge APP`: create the app's objects, or resume a forge that failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from norn.cli import options as o
+from norn.cli.confirm import confirm
+from norn.cli.dry_run import plan_forge
+from norn.cli.exits import handled
+from norn.cli.interrupts import interruptible
+from norn.cli.printing import report, sink
+from norn.cli.wiring import connector, cwd, settings_for, store_for, wait_seconds
+from norn.errors import UsageError
+
+EPILOG = "Examples: norn forge web · norn forge web --force --yes · norn forge web --output json"
+
+
+def forge(
+    app_name: str = o.ForgeAppArgument,
+    force: bool = typer.Option(False, "--force", help="Tear the app down first, then forge it afresh."),
+    yes: bool = o.YesOption,
+    spec: Optional[Path] = o.SpecOption,
+    namespace: Optional[str] = o.NamespaceOption,
+    context: Optional[str] = o.ContextOption,
+    dry_run: bool = o.DryRunOption,
+    server_dry_run: bool = o.ServerDryRunOption,
+    wait: bool = o.WaitOption,
+    timeout: str = o.TimeoutOption,
+    output: o.PlanOutput = o.PlanOutputOption,
+    debug: bool = o.DebugOption,
+    state_backend: Optional[o.Backend] = o.StateBackendOption,
+) -> None:
+    with handled(debug):
+        from norn.infraspec.discovery import find_and_load
+        from norn.infraspec.loading import check_forgeable
+        from norn.names import check_app_name
+        from norn.operations import lifecycle
+
+        if dry_run or server_dry_run:
+            waiting = wait_seconds(timeout) if wait else None
+            return plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, waiting, state_backend)
+        if output is o.PlanOutput.yaml:
+            raise UsageError("--output yaml shows the objects a dry run would create", hint="add --dry-run")
+        waiting = wait_seconds(timeout) if wait else None
+        settings = settings_for(namespace, context, state_backend)
+        check_app_name(app_name)
+        loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=cwd())
+        check_forgeable(loaded, path)
+        store = store_for(settings)
+        peek = store.load(app_name)
+        if force and peek is not None and lifecycle.has_work_to_undo(peek):
+            confirm(yes, f"Tear down {app_name} and forge it afresh?", "--force")
+        with sink(output.value) as events, interruptible():
+            outcome = lifecycle.forge(
+                loaded, settings, store, events, connector(settings), force=force, wait_seconds=waiting
+            )
+        report(outcome, json_output=output is o.PlanOutput.json)

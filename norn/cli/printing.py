@@ -1,0 +1,63 @@
+"""Where a command's output goes: plain lines that survive a closed pipe, the event sink for a
+run, and the status view drawn by rich on a terminal or as plain lines in a pipe."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+import typer
+
+from norn.cli import gcpause
+
+
+def out(text: str, nl: bool = True, err: bool = False) -> None:
+    """Print; when the reader has gone (a closed pipe: norn status | head -1) the output is
+    dropped, and the command goes on to the outcome and exit code it would have had."""
+    try:
+        typer.echo(text, nl=nl, err=err)
+    except OSError:
+        from norn.output.guard import discard
+
+        discard(sys.stderr if err else sys.stdout)
+
+
+@contextmanager
+def sink(output: str):
+    """The event sink for this output ("text" or "json"), closed (live view stopped) before any
+    error is printed. Its first event turns the garbage collector back on (gcpause)."""
+    from norn.output.guard import Guarded
+    from norn.output.sinks import make_sink
+
+    guarded = Guarded(make_sink(output), sys.stdout)
+    try:
+        yield gcpause.ResumingSink(guarded)
+    finally:
+        guarded.close()
+
+
+def report(outcome, json_output: bool) -> None:
+    """A run that did nothing says why: on stderr when stdout carries JSON."""
+    if not outcome.ran and outcome.message:
+        out(outcome.message, err=json_output)
+
+
+def show_status(shown) -> None:
+    """One app's status (a ForgeState) or the table of every app (a list), as one row model. A
+    terminal gets the rich printer, coloured and fitted to its width; a pipe or a CI log gets the
+    plain printer's whole lines, never cut to 80 columns, and norn skips importing rich."""
+    from norn.output import plain, rows
+
+    view = rows.status_table(shown) if isinstance(shown, list) else rows.app_status(shown)
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        from norn.output import rich_printer
+        from norn.output.guard import discard
+
+        try:
+            rich_printer.draw(view, Console())
+        except OSError:
+            discard(sys.stdout)
+    else:
+        out("\n".join(plain.lines(view)))

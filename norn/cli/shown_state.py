@@ -1,0 +1,28 @@
+"""What `norn status` and `norn status --live` both show of the recorded state."""
+
+from __future__ import annotations
+
+import typer
+
+from norn.cli.exits import Exit
+from norn.cli.printing import out
+
+
+def as_seen(store, state):
+    """A state left in forging or tearing_down by a run that died shows as what it is: failed.
+
+    Only such a state asks the store who holds the app, so a settled one costs no request.
+    """
+    from norn.state import ForgeStatus
+
+    if state.status not in (ForgeStatus.FORGING, ForgeStatus.TEARING_DOWN) or store.is_running(state.app):
+        return state
+    return state.interrupted()
+
+
+def report_problems(problems) -> None:
+    """State records that could not be read: each on stderr, and exit 2 once all else is shown."""
+    for problem in problems:
+        out(f"error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(Exit.USAGE)

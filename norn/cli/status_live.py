@@ -1,0 +1,58 @@
+"""`norn status --live`: the recorded state beside what the cluster says, one list call per kind."""
+
+from __future__ import annotations
+
+import json
+
+from norn.cli import options as o
+from norn.cli.printing import out, show_status
+from norn.cli.shown_state import as_seen, report_problems
+from norn.cli.wiring import connector, cwd
+
+
+def status_live(app_name, settings, store, output) -> None:
+    from norn.names import check_app_name
+    from norn.operations import drift
+    from norn.output import plain
+    from norn.output.rows import live_status
+    from norn.state import ForgeState, ForgeStatus
+
+    if app_name is not None:
+        check_app_name(app_name)
+        states, problems = [store.load(app_name) or ForgeState(app_name)], []
+    else:
+        states, problems = store.list()
+    states = [as_seen(store, state) for state in states]
+    forged = [s for s in states if s.status != ForgeStatus.UNFORGED]
+    namespaces = {s.resources.get("namespace") or settings.namespace for s in forged}
+    apps = [s.app for s in forged]
+    observed = drift.observe(connector(settings)(), apps, namespaces, settings) if forged else drift.Observed()
+    lives = []
+    for state in states:
+        if state.status == ForgeStatus.UNFORGED:
+            lives.append(drift.Live(state.app))
+            continue
+        spec, problem = spec_or_problem(state.app, settings)
+        lives.append(drift.assess(state, spec, problem, observed, settings))
+    if output is o.Output.json:
+        documents = [{**state.to_status_json(), **found.to_json()} for state, found in zip(states, lives)]
+        out(json.dumps(documents[0] if app_name is not None else documents, indent=2))
+    elif app_name is not None:
+        show_status(states[0])
+        out("\n".join(plain.lines(live_status(lives[0]))))
+    else:
+        show_status(states)
+        for found in lives:
+            out("\n" + "\n".join(plain.lines(live_status(found, title=found.app))))
+    report_problems(problems)
+
+
+def spec_or_problem(app_name: str, settings):
+    """The app's infraspec as forge would find it, or why there is none."""
+    from norn.errors import SpecError
+    from norn.infraspec.discovery import find_and_load
+
+    try:
+        return find_and_load(app_name, spec_path=None, apps_dir=settings.apps_dir, cwd=cwd())[0], None
+    except SpecError as exc:
+        return None, exc.message
