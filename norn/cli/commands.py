@@ -118,7 +118,10 @@ class LazyGroup(TyperGroup):
         return list(self.commands)  # TyperGroup's walks .items(), which would build every command
 
     def format_commands(self, ctx, formatter) -> None:
-        from typer._click.utils import make_default_short_help
+        try:  # typer 0.22 and later carry click inside, as typer._click; earlier ones depend on click
+            from typer._click.utils import make_default_short_help
+        except ImportError:
+            from click.utils import make_default_short_help
 
         names = self.list_commands(ctx)
         if not names:

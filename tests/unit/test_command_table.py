@@ -65,7 +65,10 @@ def test_the_listed_help_is_what_click_would_cut_from_the_commands(width):
 
 
 def _commands_section(group, width: int) -> str:
-    import typer._click as click
+    try:  # typer 0.22 and later carry click inside; earlier ones (the floor, 0.19) depend on it
+        import typer._click as click
+    except ImportError:
+        import click
 
     ctx = click.Context(group, info_name="norn")
     formatter = click.HelpFormatter(width=width)
