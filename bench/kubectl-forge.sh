@@ -20,12 +20,15 @@ edit() {
 }
 if [ "${VALIDATE:-}" = 1 ]; then
   # As norn does, cloudflared checks the edited config before it is written: one
-  # more process, and kubectl replace waits for it. (The stand-in checks only
-  # that the file exists; a real script would extract config.yaml first.)
-  edited=$(mktemp)
-  trap 'rm -f "$edited"' EXIT
+  # more process, and kubectl replace waits for it. cloudflared reads config.yaml,
+  # not the ConfigMap around it, so the script extracts it first (as yq would; the
+  # stand-in cloudflared validates as the real one does since issue 14).
+  edited=$(mktemp) config=$(mktemp)
+  trap 'rm -f "$edited" "$config"' EXIT
   edit >"$edited"
-  cloudflared tunnel --config "$edited" ingress validate >/dev/null
+  python3 -c 'import sys, yaml; sys.stdout.write(yaml.safe_load(open(sys.argv[1]))["data"]["config.yaml"])' \
+    "$edited" >"$config"
+  cloudflared tunnel --config "$config" ingress validate >/dev/null
   kubectl replace --validate=false -f "$edited" -o name
 else
   edit | kubectl replace --validate=false -f - -o name
