@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from norn.errors import StateError
+from norn.resources import Resources
 
 FORMAT_VERSION = 1
 
@@ -33,21 +34,6 @@ TRANSITIONS: dict[ForgeStatus, frozenset[ForgeStatus]] = {
     ForgeStatus.TEARING_DOWN: frozenset({ForgeStatus.UNFORGED, ForgeStatus.FORGE_FAILED, ForgeStatus.FORGING}),
 }
 
-# Keys of ``resources`` (camelCase, as in the JSON):
-#   namespace                str         where the app objects live
-#   deployment               str         Deployment name
-#   persistentVolumeClaims   [str]       PVCs norn created for the Deployment
-#   service                  str         Service name
-#   ingressRule              {hostname, service, configMap}   rule in the cloudflared config
-#   dnsRoute                 {hostname, tunnel}
-#   cronJob                  str         CronJob name
-#   cloudflaredRestartPending bool       the tunnel config changed and cloudflared was not restarted since
-#   keptVolumes              [str]       PVCs a teardown left in place
-#   createdUids              {"Kind/name": uid}  of the objects this app's forge created, for guarded deletes
-#   uids                     {"Kind/name": uid}  written by earlier versions, also for objects they found:
-#                                                unverified, checked for this app's owner label before a delete
-
-
 @dataclass
 class StepRecord:
     step: str
@@ -65,11 +51,15 @@ class ForgeState:
     status: ForgeStatus = ForgeStatus.UNFORGED
     operation: str | None = None  # the last run: forge | teardown
     steps: list[StepRecord] = field(default_factory=list)
-    resources: dict[str, Any] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
     error: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
     spec_digest: str | None = None  # of the infraspec the last forge ran with, to tell drift
+
+    def __post_init__(self) -> None:
+        if isinstance(self.resources, dict):  # as tests and callers may write it: the stored JSON shape
+            self.resources = Resources.from_json(self.resources)
 
     def move_to(self, target: ForgeStatus) -> None:
         if target != self.status and target not in TRANSITIONS[self.status]:
@@ -89,7 +79,7 @@ class ForgeState:
             "app": self.app,
             "status": str(self.status),
             "steps": [s.to_json() for s in self.steps],
-            "resources": self.resources,
+            "resources": self.resources.to_json(),
             "error": self.error,
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
@@ -111,10 +101,8 @@ class ForgeState:
             raise TypeError("not a JSON object")
         if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
             raise ValueError(f"unknown state format version {data.get('version')!r}")
-        resources = data.get("resources") or {}
-        if not isinstance(resources, dict):
-            raise TypeError("resources is not an object")
-        _check_shapes(data, resources)
+        _check_shapes(data)
+        resources = Resources.from_json(data.get("resources") or {})
         steps = []
         for item in data.get("steps") or []:
             steps.append(
@@ -145,33 +133,12 @@ def _text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _texts(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _record(*keys: str) -> Any:
-    return lambda value: isinstance(value, dict) and all(isinstance(value.get(key), str) for key in keys)
-
-
 def _optional(check: Any) -> Any:
     return lambda value: value is None or check(value)
 
 
-# What each documented key must hold when present: anything else makes the file unreadable (exit 2),
-# never a crash half-way through a run.
-_RESOURCE_SHAPES = {
-    "namespace": _text,
-    "deployment": _text,
-    "persistentVolumeClaims": _texts,
-    "service": _text,
-    "ingressRule": _record("hostname", "service", "configMap"),
-    "dnsRoute": _record("hostname", "tunnel"),
-    "cronJob": _text,
-    "cloudflaredRestartPending": lambda value: isinstance(value, bool),
-    "keptVolumes": _texts,
-    "uids": lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
-    "createdUids": lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
-}
+# What each key of the document must hold when present: anything else makes the file unreadable (exit 2),
+# never a crash half-way through a run (Resources.from_json checks ``resources``).
 _DOCUMENT_SHAPES = {
     "steps": _optional(lambda value: isinstance(value, list) and all(
         isinstance(item, dict) and _text(item.get("step")) and _text(item.get("status"))
@@ -187,10 +154,7 @@ _DOCUMENT_SHAPES = {
 }
 
 
-def _check_shapes(data: dict, resources: dict) -> None:
+def _check_shapes(data: dict) -> None:
     for key, fits in _DOCUMENT_SHAPES.items():
         if not fits(data.get(key)):
             raise TypeError(f"{key} does not hold what norn writes there")
-    for key, fits in _RESOURCE_SHAPES.items():
-        if key in resources and not fits(resources[key]):
-            raise TypeError(f"resources.{key} does not hold what norn writes there")

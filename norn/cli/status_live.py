@@ -24,7 +24,7 @@ def status_live(app_name, settings, store, output) -> None:
         states, problems = store.list()
     states = [as_seen(store, state) for state in states]
     forged = [s for s in states if s.status != ForgeStatus.UNFORGED]
-    namespaces = {s.resources.get("namespace") or settings.namespace for s in forged}
+    namespaces = {s.resources.namespace or settings.namespace for s in forged}
     apps = [s.app for s in forged]
     observed = drift.observe(connector(settings)(), apps, namespaces, settings) if forged else drift.Observed()
     lives = []

@@ -31,6 +31,7 @@ from norn.kube.kinds import (
 )
 from norn.kube.rollout import rollout_status
 from norn.settings import CLOUDFLARED_CONFIG_KEY
+from norn.resources import DnsRoute, IngressRule
 from norn.state import ForgeState
 from norn.steps import manifests
 
@@ -100,7 +101,7 @@ def assess(
 ) -> Live:
     """Compare what the state recorded (and the infraspec asks for) with what was observed."""
     app, resources = state.app, state.resources
-    namespace = resources.get("namespace") or settings.namespace
+    namespace = resources.namespace or settings.namespace
     settings = settings.with_flags(namespace=namespace)
     live = Live(app)
     force = f"norn forge {app} --force"
@@ -122,24 +123,24 @@ def assess(
             live.drift.append(Drift(f"{what}: {path} was edited{values}", f"run {force} to restore it from the infraspec"))
         return obj
 
-    if name := resources.get("deployment"):
+    if name := resources.deployment:
         desired = manifests.deployment(wanted, settings) if wanted else None
         if obj := check(DEPLOYMENT, name, desired):
             live.lines.append(("Deployment", f"{name}: {_deployment_text(obj)}"))
-    for claim in resources.get("persistentVolumeClaims") or []:
+    for claim in resources.persistent_volume_claims:
         claims = manifests.persistent_volume_claims(wanted, namespace) if wanted else []
         desired = next((c for c in claims if c["metadata"]["name"] == claim), None)
         if obj := check(PVC, claim, desired):
             live.lines.append(("PersistentVolumeClaim", f"{claim}: {(obj.get('status') or {}).get('phase', 'no phase reported')}"))
-    if name := resources.get("service"):
+    if name := resources.service:
         desired = manifests.service(wanted, settings) if wanted else None
         if check(SERVICE, name, desired):
             live.lines.append(("Service", f"{name}: {_endpoints_text(observed.get(ENDPOINTS, namespace, name))}"))
-    if rule := resources.get("ingressRule"):
+    if rule := resources.ingress_rule:
         _check_rule(rule, observed, live, force)
-    if route := resources.get("dnsRoute"):
+    if route := resources.dns_route:
         _check_dns(route, settings, live, force)
-    if name := resources.get("cronJob"):
+    if name := resources.cron_job:
         desired = manifests.cronjob(wanted, settings) if wanted else None
         if obj := check(CRONJOB, name, desired):
             last = (obj.get("status") or {}).get("lastScheduleTime") or "never"
@@ -162,8 +163,8 @@ def _spec_changed(state: ForgeState, spec: "Infraspec | None", problem: str | No
     return True
 
 
-def _check_rule(rule: dict, observed: Observed, live: Live, force: str) -> None:
-    hostname, service = rule.get("hostname"), rule.get("service")
+def _check_rule(rule: IngressRule, observed: Observed, live: Live, force: str) -> None:
+    hostname, service = rule.hostname, rule.service
     if observed.config_text is None:
         live.lines.append(("Ingress rule", f"{hostname}: the cloudflared ConfigMap {observed.config_name} is gone"))
         live.drift.append(Drift(f"ConfigMap {observed.config_name} is gone, and the rule for {hostname} with it",
@@ -186,15 +187,15 @@ def _check_rule(rule: dict, observed: Observed, live: Live, force: str) -> None:
         live.lines.append(("Ingress rule", f"{hostname} → {service}: present"))
 
 
-def _check_dns(route: dict, settings: "Settings", live: Live, force: str) -> None:
+def _check_dns(route: DnsRoute, settings: "Settings", live: Live, force: str) -> None:
     """The CNAME through the Cloudflare API, when a token allows it; otherwise say it is not checked."""
-    hostname = route["hostname"]
+    hostname = route.hostname
     if not settings.cloudflare_token:
         live.lines.append(("DNS record", f"{hostname}: not checked (set CLOUDFLARE_API_TOKEN to check it)"))
         return
     from norn.cloudflare.dnsrecords import dns_record_status
 
-    tunnel_id = settings.tunnel_id or route.get("tunnelId")
+    tunnel_id = settings.tunnel_id or route.tunnel_id
     said = dns_record_status(hostname, tunnel_id, settings.cloudflare_token, settings.cloudflare_base_url)
     live.lines.append(("DNS record", said))
     if said.startswith(("missing:", "elsewhere:")):

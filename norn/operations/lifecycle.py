@@ -36,7 +36,7 @@ def forge_steps(spec: "Infraspec") -> list[Step]:
 
 
 def teardown_steps(state: ForgeState) -> list[Step]:
-    if state.resources.get("cronJob"):
+    if state.resources.cron_job:
         return [UnregisterCron()]
     return [RemoveDnsRoute(), UnpatchCloudflared(), RestartCloudflared(), DeleteService(), DeleteDeployment()]
 
@@ -82,8 +82,8 @@ def forge(
         ctx.cluster.check_namespace(ctx.namespace)  # nor does a namespace that is missing or being deleted
         if force and state.status != ForgeStatus.UNFORGED:
             pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
-            state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
-        state.resources["namespace"] = settings.namespace
+            state.resources = state.resources.after_teardown()
+        state.resources.namespace = settings.namespace
         state.spec_digest = spec_digest(spec)
         waits = wait_steps(wait_seconds) if wait_seconds else []
         pipeline.run("forge", forge_steps(spec) + waits, ctx, store, sink)
@@ -111,7 +111,7 @@ def teardown(
         ctx = Context(app, settings, state, delete_volumes=delete_volumes, connect=connect, tools=tools or Tools())
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
-        state.resources = {k: v for k, v in state.resources.items() if k == "keptVolumes"}
+        state.resources = state.resources.after_teardown()
         state.spec_digest = None
         store.save(state)
         return Outcome(True)
@@ -119,7 +119,7 @@ def teardown(
 
 def check_teardown_namespace(state: ForgeState, namespace_flag: str | None) -> None:
     """Teardown acts where the objects were forged; a --namespace naming elsewhere is a mistake."""
-    recorded = state.resources.get("namespace")
+    recorded = state.resources.namespace
     if namespace_flag and recorded and namespace_flag != recorded:
         raise UsageError(
             f"{state.app} was forged in namespace {recorded}, not {namespace_flag}",
@@ -129,9 +129,8 @@ def check_teardown_namespace(state: ForgeState, namespace_flag: str | None) -> N
 
 def check_namespace(state: ForgeState, settings: "Settings") -> None:
     """A resume must forge into the namespace the recorded objects are in."""
-    recorded = state.resources.get("namespace")
-    has_objects = any(k for k in state.resources if k not in ("namespace", "keptVolumes"))
-    if recorded and has_objects and recorded != settings.namespace and state.status != ForgeStatus.UNFORGED:
+    recorded = state.resources.namespace
+    if recorded and state.resources.has_objects() and recorded != settings.namespace and state.status != ForgeStatus.UNFORGED:
         raise UsageError(
             f"{state.app} has objects in namespace {recorded}; this run would forge into {settings.namespace}",
             hint=f"pass --namespace {recorded} to resume, or norn teardown {state.app} first",

@@ -147,7 +147,7 @@ def plan_teardown(
     ))
     if not ran:
         return Plan(app, "teardown", f"{app}: nothing to tear down (it is not forged)")
-    namespace = before.resources.get("namespace") or settings.namespace
+    namespace = before.resources.namespace or settings.namespace
     return dry.plan(app, "teardown", f"a teardown of {app} in namespace {namespace}", settings, _why_run(None))
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from norn.events import COMPLETED, FAILED, RUNNING, SKIPPED
 from norn.output.text import NO_VALUE, format_duration, human_time, lines_of
+from norn.resources import Resources
 from norn.state import ForgeState, ForgeStatus
 
 if TYPE_CHECKING:
@@ -145,27 +146,26 @@ def status_json(states: ForgeState | list[ForgeState]) -> Any:
     return [state.to_status_json() for state in states]
 
 
-def _resource_lines(resources: dict[str, Any]) -> list[tuple[str, str]]:
+def _resource_lines(resources: Resources) -> list[tuple[str, str]]:
     """The resources norn recorded, as (label, value) pairs in reading order."""
     lines: list[tuple[str, str]] = []
-    if resources.get("namespace"):
-        lines.append(("Namespace", resources["namespace"]))
-    if resources.get("deployment"):
-        lines.append(("Deployment", resources["deployment"]))
-    if resources.get("persistentVolumeClaims"):
-        lines.append(("Volumes", ", ".join(resources["persistentVolumeClaims"])))
-    if resources.get("service"):
-        lines.append(("Service", resources["service"]))
-    if rule := resources.get("ingressRule"):
-        where = f" (ConfigMap {rule['configMap']})" if rule.get("configMap") else ""
-        lines.append(("Ingress rule", f"{rule.get('hostname')} → {rule.get('service')}{where}"))
-    if route := resources.get("dnsRoute"):
-        lines.append(("DNS route", f"{route.get('hostname')} → tunnel {route.get('tunnel')}"))
-    if resources.get("cronJob"):
-        lines.append(("CronJob", resources["cronJob"]))
-    if resources.get("keptVolumes"):
-        lines.append(("Kept volumes", ", ".join(resources["keptVolumes"])))
-    if resources.get("cloudflaredRestartPending"):
+    if resources.namespace:
+        lines.append(("Namespace", resources.namespace))
+    if resources.deployment:
+        lines.append(("Deployment", resources.deployment))
+    if resources.persistent_volume_claims:
+        lines.append(("Volumes", ", ".join(resources.persistent_volume_claims)))
+    if resources.service:
+        lines.append(("Service", resources.service))
+    if rule := resources.ingress_rule:
+        lines.append(("Ingress rule", f"{rule.hostname} → {rule.service} (ConfigMap {rule.config_map})"))
+    if route := resources.dns_route:
+        lines.append(("DNS route", f"{route.hostname} → tunnel {route.tunnel}"))
+    if resources.cron_job:
+        lines.append(("CronJob", resources.cron_job))
+    if resources.kept_volumes:
+        lines.append(("Kept volumes", ", ".join(resources.kept_volumes)))
+    if resources.cloudflared_restart_pending:
         lines.append(("cloudflared", "restart pending (tunnel config changed since)"))
     return lines
 
@@ -182,11 +182,12 @@ _RESOURCE_ABBREVIATIONS = (
 )
 
 
-def _resource_summary(resources: dict[str, Any]) -> str:
+def _resource_summary(resources: Resources) -> str:
     """'deploy, 2 pvc, svc, rule, dns': what exists, at a glance."""
+    recorded = resources.to_json()
     parts = []
     for key, short in _RESOURCE_ABBREVIATIONS:
-        value = resources.get(key)
+        value = recorded.get(key)
         if value:
             many = isinstance(value, list) and len(value) > 1
             parts.append(f"{len(value)} {short}" if many else short)

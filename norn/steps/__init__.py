@@ -19,8 +19,6 @@ from norn.kube.kinds import Kind
 from norn.kube.ownership import owner
 from norn.steps.pipeline import Context
 
-CREATED_UIDS = "createdUids"  # {"Kind/name": uid} of objects this app's forge created
-UNVERIFIED_UIDS = "uids"  # what earlier versions recorded, also for objects they only found: never trusted
 CREATE_TRIES = 3  # an object that keeps coming back between our create and our look is someone else's race
 
 
@@ -31,15 +29,12 @@ def _uid_key(kind: Kind, name: str) -> str:
 def _remember_uid(ctx: Context, kind: Kind, name: str, obj: dict) -> None:
     uid = obj.get("metadata", {}).get("uid")
     if uid:
-        ctx.resources.setdefault(CREATED_UIDS, {})[_uid_key(kind, name)] = uid
+        ctx.resources.created_uids[_uid_key(kind, name)] = uid
 
 
 def _forget_uid(ctx: Context, kind: Kind, name: str) -> None:
-    for key in (CREATED_UIDS, UNVERIFIED_UIDS):
-        uids = ctx.resources.get(key, {})
-        uids.pop(_uid_key(kind, name), None)
-        if not uids:
-            ctx.resources.pop(key, None)
+    ctx.resources.created_uids.pop(_uid_key(kind, name), None)
+    ctx.resources.unverified_uids.pop(_uid_key(kind, name), None)
 
 
 def ensure_created(ctx: Context, kind: Kind, obj: dict) -> str:
@@ -82,7 +77,7 @@ def delete_owned(ctx: Context, kind: Kind, name: str) -> str:
     """
     namespace = ctx.namespace
     what = kind.describe(namespace, name)
-    uid = ctx.resources.get(CREATED_UIDS, {}).get(_uid_key(kind, name))
+    uid = ctx.resources.created_uids.get(_uid_key(kind, name))
     if uid:
         try:
             deleted = ctx.cluster.delete(kind, namespace, name, uid=uid)

@@ -11,11 +11,11 @@ class RegisterCron:
     name = "register-cron"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return "CronJob recorded as created" if ctx.resources.get("cronJob") else None
+        return "CronJob recorded as created" if ctx.resources.cron_job else None
 
     def run(self, ctx: Context) -> str:
         said = ensure_created(ctx, CRONJOB, manifests.cronjob(ctx.spec, ctx.settings))
-        ctx.resources["cronJob"] = ctx.spec.app
+        ctx.resources.cron_job = ctx.spec.app
         return f"{said} (schedule {ctx.spec.schedule})"
 
 
@@ -23,9 +23,9 @@ class UnregisterCron:
     name = "unregister-cron"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.get("cronJob") else "no CronJob recorded"
+        return None if ctx.resources.cron_job else "no CronJob recorded"
 
     def run(self, ctx: Context) -> str:
-        said = delete_owned(ctx, CRONJOB, ctx.resources["cronJob"])
-        del ctx.resources["cronJob"]
+        said = delete_owned(ctx, CRONJOB, ctx.resources.cron_job)
+        ctx.resources.cron_job = None
         return said

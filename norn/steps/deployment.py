@@ -11,25 +11,21 @@ class CreateDeployment:
     name = "create-deployment"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        if ctx.resources.get("deployment"):
+        if ctx.resources.deployment:
             return "Deployment recorded as created"
         return None
 
     def run(self, ctx: Context) -> str:
         spec = ctx.spec
         said = []
-        claims = ctx.resources.setdefault("persistentVolumeClaims", [])
-        try:
-            for claim in manifests.persistent_volume_claims(spec, ctx.namespace):
-                said.append(ensure_created(ctx, PVC, claim))
-                if claim["metadata"]["name"] not in claims:
-                    claims.append(claim["metadata"]["name"])
-        finally:  # a claim that failed (another app's, say) is not recorded, not even as an empty list
-            if not claims:
-                del ctx.resources["persistentVolumeClaims"]
-        ctx.resources.pop("keptVolumes", None)
+        claims = ctx.resources.persistent_volume_claims
+        for claim in manifests.persistent_volume_claims(spec, ctx.namespace):
+            said.append(ensure_created(ctx, PVC, claim))  # one that fails (another app's, say) is not recorded
+            if claim["metadata"]["name"] not in claims:
+                claims.append(claim["metadata"]["name"])
+        ctx.resources.kept_volumes = []
         said.append(ensure_created(ctx, DEPLOYMENT, manifests.deployment(spec, ctx.settings)))
-        ctx.resources["deployment"] = spec.app
+        ctx.resources.deployment = spec.app
         return "; ".join(said)
 
 
@@ -37,26 +33,27 @@ class DeleteDeployment:
     name = "delete-deployment"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        if not ctx.resources.get("deployment") and not ctx.resources.get("persistentVolumeClaims"):
+        if not ctx.resources.deployment and not ctx.resources.persistent_volume_claims:
             return "no Deployment recorded"
         return None
 
     def run(self, ctx: Context) -> str:
         said = []
-        if ctx.resources.get("deployment"):
-            said.append(delete_owned(ctx, DEPLOYMENT, ctx.resources["deployment"]))
-            del ctx.resources["deployment"]
+        resources = ctx.resources
+        if resources.deployment:
+            said.append(delete_owned(ctx, DEPLOYMENT, resources.deployment))
+            resources.deployment = None
         if ctx.delete_volumes:
             # Forget each claim only once it is deleted: a failed delete leaves it recorded for the rerun.
-            for claim in list(ctx.resources.get("persistentVolumeClaims", [])):
+            for claim in list(resources.persistent_volume_claims):
                 said.append(delete_owned(ctx, PVC, claim))
-                ctx.resources["persistentVolumeClaims"].remove(claim)
-        claims = ctx.resources.pop("persistentVolumeClaims", [])
+                resources.persistent_volume_claims.remove(claim)
+        claims, resources.persistent_volume_claims = resources.persistent_volume_claims, []
         for claim in claims:
             what = PVC.describe(ctx.namespace, claim)
             ctx.tools.recorder.keep(what, "volumes are kept unless --delete-volumes is given",
                                     f"keep {what} with its data (--delete-volumes deletes it)")
         if claims:
-            ctx.resources["keptVolumes"] = claims
+            resources.kept_volumes = claims
             said.append(f"kept {', '.join(claims)} with its data (--delete-volumes deletes volumes)")
         return "; ".join(said)

@@ -13,6 +13,7 @@ import yaml
 from norn.cloudflare import cloudflared
 from norn.errors import NornError, StepError
 from norn.kube.kinds import CONFIGMAP
+from norn.resources import DnsRoute
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps.pipeline import Context
 
@@ -28,7 +29,7 @@ class CreateDnsRoute:
     def skip_reason(self, ctx: Context) -> str | None:
         if not ctx.spec.hosts.external:
             return "no hosts.external in the infraspec"
-        if ctx.resources.get("dnsRoute"):
+        if ctx.resources.dns_route:
             return "DNS route recorded as created"
         if ctx.tools.cloudflared.find() is None:
             return "no cloudflared on PATH; route the hostname by hand: cloudflared tunnel route dns"
@@ -48,11 +49,8 @@ class CreateDnsRoute:
                     f"Cloudflare's dashboard, then rerun norn forge; delete the stray record {routed}"
                 ),
             )
-        route = {"hostname": hostname, "tunnel": tunnel}
-        tunnel_id = cloudflared.reported_tunnel_id(said)
-        if tunnel_id:
-            route["tunnelId"] = tunnel_id  # what the CNAME points at, for teardown to recognise it
-        ctx.resources["dnsRoute"] = route
+        tunnel_id = cloudflared.reported_tunnel_id(said)  # what the CNAME points at, for teardown to recognise it
+        ctx.resources.dns_route = DnsRoute(hostname, tunnel, tunnel_id)
         return "\n".join([said or f"routed {hostname} to tunnel {tunnel}", *_unread(hostname, routed, tunnel_id)])
 
 
@@ -76,18 +74,18 @@ class RemoveDnsRoute:
     name = "remove-dns-route"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.get("dnsRoute") else "no DNS route recorded"
+        return None if ctx.resources.dns_route else "no DNS route recorded"
 
     def run(self, ctx: Context) -> str:
-        route = ctx.resources.pop("dnsRoute")
-        hostname, token = route["hostname"], ctx.settings.cloudflare_token
+        route, ctx.resources.dns_route = ctx.resources.dns_route, None
+        hostname, token = route.hostname, ctx.settings.cloudflare_token
         if not token:
             ctx.tools.recorder.keep(
-                f"DNS record {hostname} → tunnel {route['tunnel']}", "no CLOUDFLARE_API_TOKEN to delete it",
+                f"DNS record {hostname} → tunnel {route.tunnel}", "no CLOUDFLARE_API_TOKEN to delete it",
                 f"warn: without CLOUDFLARE_API_TOKEN norn cannot delete DNS records; delete the CNAME {hostname} by hand",
             )
             return (
-                f"warning: no CLOUDFLARE_API_TOKEN, so the CNAME {hostname} (to tunnel {route['tunnel']}) is left; "
+                f"warning: no CLOUDFLARE_API_TOKEN, so the CNAME {hostname} (to tunnel {route.tunnel}) is left; "
                 f"delete it in Cloudflare's dashboard, or {TOKEN_HOW}"
             )
         tunnel_id, why = _tunnel_id(ctx, route)
@@ -114,13 +112,13 @@ class RemoveDnsRoute:
         return f"warning: {outcome.message}" if outcome.left else outcome.message
 
 
-def _tunnel_id(ctx: Context, route: dict) -> tuple[str | None, str]:
+def _tunnel_id(ctx: Context, route: DnsRoute) -> tuple[str | None, str]:
     """norn's tunnel id: NORN_TUNNEL_ID, the one cloudflared reported at forge, the cloudflared
     config's ``tunnel:`` when it is a UUID, else ``cloudflared tunnel info``. (id, why not)."""
     if ctx.settings.tunnel_id:
         return ctx.settings.tunnel_id, ""
-    if route.get("tunnelId"):
-        return route["tunnelId"], ""
+    if route.tunnel_id:
+        return route.tunnel_id, ""
     configured = _configured_tunnel(ctx)
     if configured:
         return configured, ""
@@ -128,7 +126,7 @@ def _tunnel_id(ctx: Context, route: dict) -> tuple[str | None, str]:
     if executable is None:
         return None, "no NORN_TUNNEL_ID, no tunnel UUID in the cloudflared config, no cloudflared on PATH"
     try:
-        return ctx.tools.cloudflared.tunnel_id(executable, route["tunnel"], ctx.settings.cloudflared_timeout), ""
+        return ctx.tools.cloudflared.tunnel_id(executable, route.tunnel, ctx.settings.cloudflared_timeout), ""
     except NornError as exc:
         return None, f"cloudflared tunnel info: {exc.message}"
 

@@ -15,6 +15,7 @@ from norn import events
 from norn.cloudflare.cloudflared import Cloudflared
 from norn.errors import NornError, StepFailed
 from norn.events import Event, Sink
+from norn.resources import Resources
 from norn.state import ForgeState, ForgeStatus, StepRecord
 from norn.steps.waiting import Waiting
 
@@ -82,12 +83,12 @@ class Context:
     _cluster: "Cluster | None" = field(default=None, repr=False)
 
     @property
-    def resources(self) -> dict:
+    def resources(self) -> "Resources":
         return self.state.resources
 
     @property
     def namespace(self) -> str:
-        return self.state.resources.get("namespace") or self.settings.namespace
+        return self.state.resources.namespace or self.settings.namespace
 
     def api_retries(self) -> int:
         """Transient API failures retried so far in this run (0 before connecting)."""

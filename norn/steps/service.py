@@ -13,13 +13,13 @@ class CreateService:
     def skip_reason(self, ctx: Context) -> str | None:
         if not ctx.spec.hosts.internal:
             return "no hosts.internal in the infraspec"
-        if ctx.resources.get("service"):
+        if ctx.resources.service:
             return "Service recorded as created"
         return None
 
     def run(self, ctx: Context) -> str:
         said = ensure_created(ctx, SERVICE, manifests.service(ctx.spec, ctx.settings))
-        ctx.resources["service"] = ctx.spec.hosts.internal
+        ctx.resources.service = ctx.spec.hosts.internal
         return said
 
 
@@ -27,9 +27,9 @@ class DeleteService:
     name = "delete-service"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.get("service") else "no Service recorded"
+        return None if ctx.resources.service else "no Service recorded"
 
     def run(self, ctx: Context) -> str:
-        said = delete_owned(ctx, SERVICE, ctx.resources["service"])
-        del ctx.resources["service"]
+        said = delete_owned(ctx, SERVICE, ctx.resources.service)
+        ctx.resources.service = None
         return said

@@ -14,6 +14,7 @@ from norn.cloudflare import ingress, ingress_check
 from norn.cloudflare.ingress import IngressError
 from norn.errors import Conflict, NotFound, StepError
 from norn.kube.kinds import CONFIGMAP, DEPLOYMENT, STRATEGIC_MERGE
+from norn.resources import IngressRule
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps import manifests
 from norn.steps.pipeline import Context, Skip
@@ -113,7 +114,7 @@ class PatchCloudflared:
     def skip_reason(self, ctx: Context) -> str | None:
         if not ctx.spec.hosts.external:
             return "no hosts.external in the infraspec"
-        if ctx.resources.get("ingressRule"):
+        if ctx.resources.ingress_rule:
             return "ingress rule recorded as added"
         return None
 
@@ -126,9 +127,9 @@ class PatchCloudflared:
             raise Skip(f"ConfigMap {_configmap_name(ctx)} not found: cloudflared is not deployed")
         if not edited.as_sent and ingress.find_rule(edited.written, hostname) != service:
             raise _written_wrong(ctx, f"does not route {hostname} to {service}")
-        ctx.resources["ingressRule"] = {"hostname": hostname, "service": service, "configMap": _configmap_name(ctx)}
+        ctx.resources.ingress_rule = IngressRule(hostname, service, _configmap_name(ctx))
         # Restart even when the rule was there already: a killed run may have written it unrestarted.
-        ctx.resources["cloudflaredRestartPending"] = True
+        ctx.resources.cloudflared_restart_pending = True
         verb = "added" if edited.changed else "already present:"
         return f"{verb} {hostname} → {service} in {_configmap_name(ctx)}"
 
@@ -137,20 +138,20 @@ class UnpatchCloudflared:
     name = "unpatch-cloudflared"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.get("ingressRule") else "no ingress rule recorded"
+        return None if ctx.resources.ingress_rule else "no ingress rule recorded"
 
     def run(self, ctx: Context) -> str:
-        rule = ctx.resources["ingressRule"]
-        hostname, service = rule["hostname"], rule["service"]
+        rule = ctx.resources.ingress_rule
+        hostname, service = rule.hostname, rule.service
         with ctx.tools.recorder.doing(f"remove the rule {hostname} from ConfigMap {_configmap_name(ctx)}"):
             edited = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
         if edited is None:
-            del ctx.resources["ingressRule"]
+            ctx.resources.ingress_rule = None
             return f"ConfigMap {_configmap_name(ctx)} is gone; nothing to remove"
         if not edited.as_sent and ingress.find_rule(edited.written, hostname) is not None:
             raise _written_wrong(ctx, f"still routes {hostname}")
-        del ctx.resources["ingressRule"]
-        ctx.resources["cloudflaredRestartPending"] = True
+        ctx.resources.ingress_rule = None
+        ctx.resources.cloudflared_restart_pending = True
         ctx.tools.recorder.keep(f"ConfigMap {_configmap_name(ctx)}", "the operator's; only norn's rule is removed")
         return f"removed {hostname} from {_configmap_name(ctx)}" if edited.changed else f"{hostname} was not in the config"
 
@@ -161,7 +162,7 @@ class RestartCloudflared:
     def skip_reason(self, ctx: Context) -> str | None:
         if ctx.spec is not None and not ctx.spec.hosts.external:
             return "no hosts.external in the infraspec"
-        if not ctx.resources.get("cloudflaredRestartPending"):
+        if not ctx.resources.cloudflared_restart_pending:
             return "tunnel config unchanged"
         return None
 
@@ -176,10 +177,10 @@ class RestartCloudflared:
             ):
                 patched = ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
         except NotFound:
-            ctx.resources.pop("cloudflaredRestartPending", None)
+            ctx.resources.cloudflared_restart_pending = False
             raise Skip(f"no cloudflared Deployment {namespace}/{name}") from None
         annotations = patched.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations") or {}
         if annotations.get(RESTARTED_AT) != stamp:
             raise StepError(f"Deployment {namespace}/{name} did not keep the restart annotation {RESTARTED_AT}={stamp}")
-        ctx.resources.pop("cloudflaredRestartPending", None)
+        ctx.resources.cloudflared_restart_pending = False
         return f"restarted Deployment {namespace}/{name} (restartedAt {stamp})"

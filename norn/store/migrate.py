@@ -68,7 +68,7 @@ def targets(settings: "Settings", backend: str) -> Callable[[ForgeState], StateS
     def target(state: ForgeState) -> StateStore:
         namespace = ""
         if backend == "kubernetes":
-            namespace = settings.state_namespace or state.resources.get("namespace") or settings.namespace
+            namespace = settings.state_namespace or state.resources.namespace or settings.namespace
         if namespace not in stores:
             stores[namespace] = open_store(settings, backend, namespace or None)
         return stores[namespace]

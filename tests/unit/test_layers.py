@@ -13,7 +13,7 @@ ROOT = Path(norn.__file__).parent
 
 # Lowest first. Shared modules are the ground floor; each folder is one layer.
 LAYERS = [
-    {"errors", "events", "names", "retry", "settings", "state", "__init__"},
+    {"errors", "events", "names", "resources", "retry", "settings", "state", "__init__"},
     {"infraspec"},
     {"kube", "cloudflare"},
     {"store"},

@@ -101,7 +101,7 @@ def context(fake: FakeCluster, app: str = "s35", retry_seconds: str = "30", **re
 def test_creating_records_the_uid_under_created_uids(fake):
     ctx = context(fake)
     assert ensure_created(ctx, SERVICE, service("s35-svc", "s35")) == "created Service default/s35-svc"
-    assert ctx.resources == {"createdUids": {"Service/s35-svc": "uid-1"}}
+    assert ctx.resources.to_json() == {"createdUids": {"Service/s35-svc": "uid-1"}}
     assert fake.log == [("POST", "Service", "s35-svc")]
 
 
@@ -112,7 +112,7 @@ def test_another_norn_apps_object_fails_naming_the_app_and_records_nothing(fake)
         ensure_created(ctx, SERVICE, service("shop-svc", "s35"))
     assert failed.value.message == "Service default/shop-svc belongs to norn app shop"
     assert failed.value.hint
-    assert ctx.resources == {}
+    assert ctx.resources.to_json() == {}
 
 
 def test_an_object_of_an_earlier_norn_names_its_owner_by_the_app_label(fake):
@@ -120,7 +120,7 @@ def test_an_object_of_an_earlier_norn_names_its_owner_by_the_app_label(fake):
     ctx = context(fake, app="a-b")
     with pytest.raises(StepError, match="^PersistentVolumeClaim default/a-b-c belongs to norn app a$"):
         ensure_created(ctx, PVC, {"metadata": {"name": "a-b-c", "labels": labels("a-b")}})
-    assert ctx.resources == {}
+    assert ctx.resources.to_json() == {}
 
 
 def test_this_apps_own_object_counts_as_done_but_its_uid_is_not_taken_as_created(fake):
@@ -129,7 +129,7 @@ def test_this_apps_own_object_counts_as_done_but_its_uid_is_not_taken_as_created
     assert ensure_created(ctx, SERVICE, service("s35-svc", "s35")) == (
         "Service default/s35-svc already exists (made by norn for s35)"
     )
-    assert ctx.resources == {}  # teardown looks at it and checks the owner label before deleting it
+    assert ctx.resources.to_json() == {}  # teardown looks at it and checks the owner label before deleting it
 
 
 def test_a_foreign_object_keeps_failing_as_not_created_by_norn(fake):
@@ -147,7 +147,7 @@ def test_an_object_being_deleted_is_waited_for_then_created_afresh(fake):
     assert fake.log == [("POST", "Service", "s35-svc")] + [("GET", "Service", "s35-svc")] * 3 + [
         ("POST", "Service", "s35-svc")
     ]
-    assert ctx.resources["createdUids"]["Service/s35-svc"] != old["metadata"]["uid"]
+    assert ctx.resources.created_uids["Service/s35-svc"] != old["metadata"]["uid"]
 
 
 def test_an_object_still_being_deleted_fails_naming_it_and_its_finalizers(fake):
@@ -162,7 +162,7 @@ def test_an_object_still_being_deleted_fails_naming_it_and_its_finalizers(fake):
     )
     assert "NORN_API_RETRY_SECONDS" in failed.value.hint
     assert fake.log == [("POST", "PersistentVolumeClaim", "web-data"), ("GET", "PersistentVolumeClaim", "web-data")]
-    assert ctx.resources == {}
+    assert ctx.resources.to_json() == {}
 
 
 def test_an_object_being_deleted_is_never_taken_as_done_even_when_it_is_this_apps(fake):
@@ -179,7 +179,7 @@ def test_a_uid_recorded_on_create_deletes_in_one_request(fake):
     ctx = context(fake, service="s35-svc", createdUids={"Service/s35-svc": "uid-1"})
     assert delete_owned(ctx, SERVICE, "s35-svc") == "deleted Service default/s35-svc"
     assert fake.log == [("DELETE", "Service", "s35-svc")]
-    assert "createdUids" not in ctx.resources
+    assert "createdUids" not in ctx.resources.to_json()
 
 
 def test_an_old_uids_record_of_another_apps_object_never_deletes_it(fake):
@@ -190,7 +190,7 @@ def test_an_old_uids_record_of_another_apps_object_never_deletes_it(fake):
     assert said == "left Service default/shop-svc in place: it belongs to norn app shop"
     assert ("Service", "shop-svc") in fake.objects
     assert fake.log == [("GET", "Service", "shop-svc")]
-    assert "uids" not in ctx.resources
+    assert "uids" not in ctx.resources.to_json()
 
 
 def test_an_old_uids_record_of_this_apps_object_deletes_it_after_a_look(fake):
@@ -278,4 +278,4 @@ def test_a_name_that_keeps_coming_and_going_fails_after_a_few_tries(fake):
     with pytest.raises(StepError, match="was deleted and created again by someone else"):
         ensure_created(ctx, SERVICE, service("s35-svc", "s35"))
     assert fake.log == [("POST", "Service", "s35-svc"), ("GET", "Service", "s35-svc")] * steps.CREATE_TRIES
-    assert ctx.resources == {}
+    assert ctx.resources.to_json() == {}

@@ -1,0 +1,156 @@
+"""What an app's forge made and what is present now: the ``resources`` of its state.
+
+Resume and teardown decide from this, never from step counts. In the stored
+JSON the keys are camelCase, as ``norn status -o json`` shows them; a key is
+written only when it holds something, so files of earlier versions read the
+same and an unforged app's resources are ``{}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class IngressRule:
+    """The rule norn added to the cloudflared config: ``hostname`` -> ``service`` in ConfigMap ``config_map``."""
+
+    hostname: str
+    service: str
+    config_map: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"hostname": self.hostname, "service": self.service, "configMap": self.config_map}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "IngressRule":
+        _require(value, ("hostname", "service", "configMap"), "ingressRule")
+        return cls(value["hostname"], value["service"], value["configMap"])
+
+
+@dataclass
+class DnsRoute:
+    """The CNAME ``cloudflared tunnel route dns`` made; ``tunnel_id``, when cloudflared said it, is what it points at."""
+
+    hostname: str
+    tunnel: str
+    tunnel_id: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        route = {"hostname": self.hostname, "tunnel": self.tunnel}
+        if self.tunnel_id:
+            route["tunnelId"] = self.tunnel_id
+        return route
+
+    @classmethod
+    def from_json(cls, value: Any) -> "DnsRoute":
+        _require(value, ("hostname", "tunnel"), "dnsRoute")
+        tunnel_id = value.get("tunnelId")
+        if tunnel_id is not None and not isinstance(tunnel_id, str):
+            raise TypeError("resources.dnsRoute.tunnelId does not hold what norn writes there")
+        return cls(value["hostname"], value["tunnel"], tunnel_id)
+
+
+@dataclass
+class Resources:
+    namespace: str | None = None  # where the app's objects live
+    deployment: str | None = None
+    persistent_volume_claims: list[str] = field(default_factory=list)  # the Deployment's, made by norn
+    service: str | None = None
+    ingress_rule: IngressRule | None = None
+    dns_route: DnsRoute | None = None
+    cron_job: str | None = None
+    # The tunnel config changed and cloudflared was not restarted since.
+    cloudflared_restart_pending: bool = False
+    kept_volumes: list[str] = field(default_factory=list)  # PVCs a teardown left in place, with their data
+    # {"Kind/name": uid} of the objects this app's forge created: deleted with a uid precondition.
+    created_uids: dict[str, str] = field(default_factory=dict)
+    # {"Kind/name": uid} earlier versions wrote, also for objects they only found: never trusted, the owner
+    # label is checked before a delete.
+    unverified_uids: dict[str, str] = field(default_factory=dict)
+
+    def has_objects(self) -> bool:
+        """Whether anything of the app's may exist (kept volumes aside: they are left on purpose)."""
+        return any(key not in ("namespace", "keptVolumes") for key in self.to_json())
+
+    def after_teardown(self) -> "Resources":
+        """What a finished teardown leaves recorded: the volumes it kept."""
+        return Resources(kept_volumes=list(self.kept_volumes))
+
+    def to_json(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "namespace": self.namespace,
+            "deployment": self.deployment,
+            "persistentVolumeClaims": list(self.persistent_volume_claims),
+            "service": self.service,
+            "ingressRule": self.ingress_rule.to_json() if self.ingress_rule else None,
+            "dnsRoute": self.dns_route.to_json() if self.dns_route else None,
+            "cronJob": self.cron_job,
+            "cloudflaredRestartPending": self.cloudflared_restart_pending,
+            "keptVolumes": list(self.kept_volumes),
+            "createdUids": dict(self.created_uids),
+            "uids": dict(self.unverified_uids),
+        }
+        return {key: value for key, value in values.items() if value}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Resources":
+        """Read a stored ``resources`` object; TypeError when a key does not hold what norn writes there."""
+        if not isinstance(data, dict):
+            raise TypeError("resources is not an object")
+        rule, route = data.get("ingressRule"), data.get("dnsRoute")
+        return cls(
+            namespace=_text(data, "namespace"),
+            deployment=_text(data, "deployment"),
+            persistent_volume_claims=_texts(data, "persistentVolumeClaims"),
+            service=_text(data, "service"),
+            ingress_rule=IngressRule.from_json(rule) if rule is not None else None,
+            dns_route=DnsRoute.from_json(route) if route is not None else None,
+            cron_job=_text(data, "cronJob"),
+            cloudflared_restart_pending=_flag(data, "cloudflaredRestartPending"),
+            kept_volumes=_texts(data, "keptVolumes"),
+            created_uids=_uids(data, "createdUids"),
+            unverified_uids=_uids(data, "uids"),
+        )
+
+
+def _wrong(key: str) -> TypeError:
+    return TypeError(f"resources.{key} does not hold what norn writes there")
+
+
+def _text(data: dict, key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _wrong(key)
+    return value or None
+
+
+def _texts(data: dict, key: str) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _wrong(key)
+    return list(value)
+
+
+def _flag(data: dict, key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise _wrong(key)
+    return value
+
+
+def _uids(data: dict, key: str) -> dict[str, str]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise _wrong(key)
+    return dict(value)
+
+
+def _require(value: Any, keys: tuple[str, ...], key: str) -> None:
+    if not isinstance(value, dict) or not all(isinstance(value.get(k), str) for k in keys):
+        raise _wrong(key)
