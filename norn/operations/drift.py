@@ -30,8 +30,8 @@ from norn.kube.kinds import (
     Kind,
 )
 from norn.kube.rollout import rollout_status
-from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.resources import DnsRoute, IngressRule
+from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState
 from norn.steps import manifests
 
