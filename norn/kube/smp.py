@@ -157,11 +157,12 @@ def apply(obj: dict, patch: dict) -> dict:
 
 
 def _merge_map(original: dict, patch: dict, path: Path) -> dict:
-    """mergeMap: $retainKeys first, then each key; null deletes; a merge list merges, anything else replaces."""
+    """mergeMap: $retainKeys first, then each key; null deletes; a merge list merges, anything else replaces;
+    then each list with a $setElementOrder is put in that order (mergePatchIntoOriginal)."""
     if (keep := patch.pop(RETAIN_KEYS, None)) is not None:
         original = {k: v for k, v in original.items() if k in keep}
     orders = {k[len(SET_ORDER):]: patch.pop(k) for k in list(patch) if k.startswith(SET_ORDER)}
-    before = {name: original.get(name) for name in orders}
+    servers = {name: [_key_of(i, merge_key(path + (name,))) for i in original.get(name) or []] for name in orders}
     for key, value in patch.items():
         here = path + (key,)
         if value is None:
@@ -171,13 +172,17 @@ def _merge_map(original: dict, patch: dict, path: Path) -> dict:
         elif isinstance(value, dict):
             original[key] = _merge_map(original[key], value, here)
         elif (mkey := merge_key(here)) and isinstance(value, list):
-            original[key] = _merge_items(original[key], value, here, mkey)
+            original[key], servers[key] = _merge_items(original[key], value, here, mkey)
         else:
             original[key] = value
     for name, order in orders.items():
         if isinstance(original.get(name), list) and (mkey := merge_key(path + (name,))):
-            original[name] = _ordered(original[name], [o[mkey] for o in order], before[name] or [], mkey)
+            original[name] = _ordered(original[name], [o[mkey] for o in order], servers[name], mkey)
     return original
+
+
+def _key_of(item: Any, key: str | None) -> Any:
+    return item.get(key) if isinstance(item, dict) and key else None
 
 
 def _without_directives(value: Any) -> Any:
@@ -189,33 +194,43 @@ def _without_directives(value: Any) -> Any:
     return value
 
 
-def _merge_items(original: list, patch: list, path: Path, key: str) -> list:
-    """mergeSlice: deletions, then each item merged into the one with its key or appended, then ordered."""
-    gone = {item[key] for item in patch if item.get(DIRECTIVE) == "delete"}
-    kept = [item for item in original if item.get(key) not in gone]
-    merged = list(kept)
+def _merge_items(original: list, patch: list, path: Path, key: str) -> tuple[list, list]:
+    """mergeSlice: deletions, then each item merged into the one with its key or appended, then ordered.
+
+    Also the keys the original list's array holds afterwards, which $setElementOrder then orders by: Go
+    deletes in place (deleteMatchingEntries shifts the rest left) and appends into the room that leaves.
+    """
+    server = [item.get(key) for item in original]
+    merged = list(original)
+    for gone in (i[key] for i in patch if i.get(DIRECTIVE) == "delete"):
+        while (at := next((n for n, have in enumerate(merged) if have.get(key) == gone), None)) is not None:
+            server[at:len(merged) - 1] = server[at + 1:len(merged)]
+            del merged[at]
+    kept = [i.get(key) for i in merged]
     for item in (i for i in patch if DIRECTIVE not in i):
         at = next((n for n, have in enumerate(merged) if have.get(key) == item[key]), None)
-        if at is None:
-            merged.append(_without_directives(item))
-        else:
+        if at is not None:
             merged[at] = _merge_map(merged[at], item, path)
-    return _ordered(merged, [i[key] for i in patch if DIRECTIVE not in i], kept, key)
+            continue
+        if len(merged) < len(server):
+            server[len(merged)] = item[key]
+        merged.append(_without_directives(item))
+    return _ordered(merged, [i[key] for i in patch if DIRECTIVE not in i], kept, key), server
 
 
 def _ordered(merged: list, order: list, server: list, key: str) -> list:
     """normalizeElementOrder: the patch's items in ``order``, the server's others in their order, merged so
-    that a server item goes before a patch item it preceded in ``server`` (mergeSortedSlice)."""
+    that a server item goes before a patch item it preceded in ``server``, a list of keys (mergeSortedSlice)."""
     position = {value: n for n, value in enumerate(order)}
     ours = sorted((i for i in merged if i.get(key) in position), key=lambda i: position[i[key]])
     theirs = [i for i in merged if i.get(key) not in position]
-    where = {}
-    for n, item in enumerate(server):
-        where.setdefault(item.get(key), n)
+    where: dict[Any, int] = {}
+    for n, value in enumerate(server):
+        where.setdefault(value, n)
     result = []
     while ours or theirs:
-        if theirs and (not ours or (theirs[0][key] in where and ours[0][key] in where
-                                    and where[theirs[0][key]] < where[ours[0][key]])):
+        first, other = (theirs[0].get(key), ours[0][key]) if ours and theirs else (None, None)
+        if theirs and (not ours or (first in where and other in where and where[first] < where[other])):
             result.append(theirs.pop(0))
         else:
             result.append(ours.pop(0))
