@@ -29,6 +29,7 @@ from norn.kube.kinds import (
 )
 from norn.kube.quantity import quantity_value, same_quantity  # noqa: F401 (tests import quantity_value here)
 from norn.kube.rollout import rollout_status
+from norn.kube.smp import NOT_NORNS  # container fields the deploy pipeline changes
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState
 from norn.steps import manifests
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 LISTED = (DEPLOYMENT, PVC, SERVICE, ENDPOINTS, CRONJOB)
 NAME_LABEL = "app.kubernetes.io/name"  # on all norn creates; the Endpoints controller copies Service labels
-NOT_NORNS = ("image", "imagePullPolicy")  # container fields the deploy pipeline changes
 
 Key = tuple[str, str, str]  # kind, namespace, name
 

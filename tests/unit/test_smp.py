@@ -193,7 +193,7 @@ def test_quantities_compare_by_value(settings):
 
 
 def test_the_image_and_pull_policy_are_never_in_a_patch(settings):
-    """The deploy pipeline owns them after the create (NOT_NORNS in norn/operations/drift.py)."""
+    """The deploy pipeline owns them after the create (NOT_NORNS, which drift uses too)."""
     old = manifests.deployment(web(), settings)
     new = copy.deepcopy(old)
     new["spec"]["template"]["spec"]["containers"][0].update(image="reg.example.com/web:v9", imagePullPolicy="Always")
