@@ -303,12 +303,26 @@ def diff_name(obj: dict) -> str:
                                                    meta.get("name", "")])
 
 
+class _KubectlYAML(yaml.SafeDumper):
+    """Strings that would read as another type ("7", "true") or are empty in double quotes, as kubectl's
+    sigs.k8s.io/yaml prints them (PyYAML would use single quotes)."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    plain_tag = dumper.resolve(yaml.ScalarNode, value, (True, False))
+    style = '"' if value == "" or plain_tag != "tag:yaml.org,2002:str" else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_KubectlYAML.add_representer(str, _string)
+
+
 def _as_yaml(obj: dict) -> list[str]:
     """YAML as kubectl diff prints it: block style, keys sorted, without metadata.managedFields."""
     shown = dict(obj)
     if isinstance(obj.get("metadata"), dict):
         shown["metadata"] = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
-    return yaml.safe_dump(shown, default_flow_style=False, sort_keys=True, width=2**31).splitlines()
+    return yaml.dump(shown, Dumper=_KubectlYAML, default_flow_style=False, sort_keys=True, width=2**31).splitlines()
 
 
 def unified_diff(before: dict, after: dict, name: str | None = None) -> str:

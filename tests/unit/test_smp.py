@@ -385,3 +385,14 @@ def test_unified_diff_names_files_as_kubectl_diff_and_drops_managed_fields(setti
 def test_diff_names_of_core_and_grouped_kinds(settings):
     assert smp.diff_name(manifests.service(web(), settings)) == "v1.Service.apps.web-svc"
     assert smp.diff_name(manifests.cronjob(nightly(), settings)) == "batch.v1.CronJob.apps.nightly"
+
+
+def test_the_yaml_quotes_and_indents_as_kubectl_prints_it():
+    """What `kubectl create configmap x --from-literal=... --dry-run=client -o yaml` printed (sigs.k8s.io/yaml):
+    strings that would read as another type, or empty, in double quotes; list items at their key's indent."""
+    data = {"a": "7", "b": "0 3 * * *", "c": "true", "d": "*x", "e": "a: b", "f": "", "g": "1.5"}
+    before = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "d"},
+              "data": data, "list": [{"k": "v"}]}
+    diff = unified_diff(before, {k: v for k, v in before.items() if k not in ("data", "list")})
+    assert '\n-  a: "7"\n-  b: 0 3 * * *\n-  c: "true"\n-  d: \'*x\'\n-  e: \'a: b\'\n-  f: ""\n-  g: "1.5"\n' in diff
+    assert "\n-list:\n-- k: v\n" in diff
