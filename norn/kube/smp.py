@@ -151,9 +151,9 @@ def _diff_lists(name: str, old: list, new: list, path: Path, key: str) -> dict:
     return patch
 
 
-def apply(obj: dict, patch: dict) -> dict:
+def apply(obj: dict, patch: dict | None) -> dict:
     """``obj`` with ``patch`` applied as StrategicMergePatch applies the directives ``two_way`` makes."""
-    return _merge_map(copy.deepcopy(obj), copy.deepcopy(patch), ())
+    return _merge_map(copy.deepcopy(obj), copy.deepcopy(patch or {}), ())
 
 
 def _merge_map(original: dict, patch: dict, path: Path) -> dict:
@@ -186,9 +186,11 @@ def _key_of(item: Any, key: str | None) -> Any:
 
 
 def _without_directives(value: Any) -> Any:
-    """A new value as the server stores it: items with a $patch directive and null fields dropped."""
+    """A new value as the server stores it: mergeMap drops items with a $patch directive (removeDirectives) and
+    null fields; decoding into the typed object (applyPatchToObject in the apiserver's handlers/patch.go) drops
+    what else starts with '$' (a $retainKeys of an item the live list lacked)."""
     if isinstance(value, dict):
-        return {k: _without_directives(v) for k, v in value.items() if v is not None}
+        return {k: _without_directives(v) for k, v in value.items() if v is not None and not k.startswith("$")}
     if isinstance(value, list):
         return [_without_directives(i) for i in value if not (isinstance(i, dict) and DIRECTIVE in i)]
     return value

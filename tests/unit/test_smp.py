@@ -396,3 +396,14 @@ def test_the_yaml_quotes_and_indents_as_kubectl_prints_it():
     diff = unified_diff(before, {k: v for k, v in before.items() if k not in ("data", "list")})
     assert '\n-  a: "7"\n-  b: 0 3 * * *\n-  c: "true"\n-  d: \'*x\'\n-  e: \'a: b\'\n-  f: ""\n-  g: "1.5"\n' in diff
     assert "\n-list:\n-- k: v\n" in diff
+
+
+def test_a_changed_volume_the_live_list_lacks_is_stored_without_directives():
+    """`kubectl patch --local` appends the item as sent ($retainKeys, hostPath: null); the server's decoding into
+    a Volume (applyPatchToObject, FromUnstructuredWithValidation) keeps neither."""
+    old = deployment([container()], [{"name": "data", "hostPath": {"path": "/x"}}])
+    new = deployment([container()], [{"name": "data", "persistentVolumeClaim": {"claimName": "c"}}])
+    live = deployment([container()], [{"name": "other", "emptyDir": {}}])
+    assert apply(live, two_way(old, new))["spec"]["template"]["spec"]["volumes"] == [
+        {"name": "data", "persistentVolumeClaim": {"claimName": "c"}}, {"name": "other", "emptyDir": {}}]
+    assert apply(live, None) == live
