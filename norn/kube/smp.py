@@ -124,8 +124,8 @@ def _diff_maps(old: dict, new: dict, path: Path, retain: bool) -> dict:
         elif not _same(old[key], value, here):
             patch[key] = value
     patch.update({key: None for key in old if key not in new})
-    # retainKeys: the keys to keep, when something changed or a key went (hasAdditionalNewField).
-    if retain and (patch or any(v is not None and k not in new for k, v in old.items())):
+    # $retainKeys: the keys to keep, whenever something changed (a key that went is a change: its null).
+    if retain and patch:
         patch[RETAIN_KEYS] = sorted(k for k, v in new.items() if v is not None)
     return patch
 
