@@ -10,10 +10,8 @@ server defaults) are not norn's and never count.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from norn.cloudflare import ingress
@@ -29,7 +27,9 @@ from norn.kube.kinds import (
     SERVICE,
     Kind,
 )
+from norn.kube.quantity import quantity_value, same_quantity  # noqa: F401 (tests import quantity_value here)
 from norn.kube.rollout import rollout_status
+from norn.kube.smp import NOT_NORNS  # container fields the deploy pipeline changes
 from norn.resources import DnsRoute, IngressRule
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.state import ForgeState
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 LISTED = (DEPLOYMENT, PVC, SERVICE, ENDPOINTS, CRONJOB)
 NAME_LABEL = "app.kubernetes.io/name"  # on all norn creates; the Endpoints controller copies Service labels
-NOT_NORNS = ("image", "imagePullPolicy")  # container fields the deploy pipeline changes
 
 Key = tuple[str, str, str]  # kind, namespace, name
 
@@ -267,32 +266,3 @@ def edited_fields(want: Any, have: Any, path: str = "") -> list[tuple[str, Any, 
 
 # Fields that are resource.Quantity: the server stores them in canonical form (1024Mi comes back as 1Gi).
 _QUANTITY_FIELD = re.compile(r"(\.resources\.(requests|limits)\.[^.\[]+|\.sizeLimit)$")
-_QUANTITY = re.compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$")
-_SUFFIXES = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
-             "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-             "P": Fraction(10**15), "E": Fraction(10**18)} | {s: Fraction(2 ** (10 * n)) for n, s in
-                                                              enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"), 1)}
-
-
-def quantity_value(text: Any) -> Fraction | None:
-    """The value of a Kubernetes quantity (``1Gi``, ``500m``, ``1e3``), as apimachinery's ParseQuantity reads it
-    (rounded up to a nano); None when it is not one."""
-    found = _QUANTITY.match(text) if isinstance(text, str) else None
-    if not found or not (found.group(2) or found.group(3)):
-        return None
-    sign, whole, fraction, suffix = found.group(1), found.group(2), found.group(3) or "", found.group(4) or ""
-    if suffix[:1] in ("e", "E") and len(suffix) > 1:
-        if abs(int(suffix[1:])) > 30:
-            return None  # far beyond any size a quantity field holds
-        scale = Fraction(10) ** int(suffix[1:])
-    else:
-        scale = _SUFFIXES[suffix]
-    value = Fraction(int(whole + fraction or "0"), 10 ** len(fraction)) * scale
-    value = Fraction(math.ceil(value * 10**9), 10**9)
-    return -value if sign == "-" else value
-
-
-def same_quantity(want: Any, have: Any) -> bool:
-    """Whether two quantities are equal by value: ``1024Mi`` and ``1Gi`` are."""
-    first, second = quantity_value(want), quantity_value(have)
-    return first is not None and first == second
