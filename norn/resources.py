@@ -53,6 +53,33 @@ class DnsRoute:
 
 
 @dataclass
+class Replaced:
+    """What an update replaced and has not removed yet: deleted only once the new routing is live (remove-replaced)."""
+
+    services: list[str] = field(default_factory=list)
+    dns_routes: list[DnsRoute] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)  # PVCs of removed volumes, with --delete-volumes
+
+    def __bool__(self) -> bool:
+        return bool(self.services or self.dns_routes or self.volumes)
+
+    def to_json(self) -> dict[str, Any]:
+        values = {"services": list(self.services), "dnsRoutes": [r.to_json() for r in self.dns_routes],
+                  "persistentVolumeClaims": list(self.volumes)}
+        return {key: value for key, value in values.items() if value}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "Replaced":
+        if not isinstance(value, dict):
+            raise _wrong("replaced")
+        routes = value.get("dnsRoutes") or []
+        if not isinstance(routes, list):
+            raise _wrong("replaced.dnsRoutes")
+        return cls(_texts(value, "services", "replaced."), [DnsRoute.from_json(r) for r in routes],
+                   _texts(value, "persistentVolumeClaims", "replaced."))
+
+
+@dataclass
 class Resources:
     namespace: str | None = None  # where the app's objects live
     deployment: str | None = None
@@ -69,6 +96,7 @@ class Resources:
     # {"Kind/name": uid} earlier versions wrote, also for objects they only found: never trusted, the owner
     # label is checked before a delete.
     unverified_uids: dict[str, str] = field(default_factory=dict)
+    replaced: Replaced = field(default_factory=Replaced)
 
     def has_objects(self) -> bool:
         """Whether anything of the app's may exist (kept volumes aside: they are left on purpose)."""
@@ -91,6 +119,7 @@ class Resources:
             "keptVolumes": list(self.kept_volumes),
             "createdUids": dict(self.created_uids),
             "uids": dict(self.unverified_uids),
+            "replaced": self.replaced.to_json(),
         }
         return {key: value for key, value in values.items() if value}
 
@@ -112,6 +141,7 @@ class Resources:
             kept_volumes=_texts(data, "keptVolumes"),
             created_uids=_uids(data, "createdUids"),
             unverified_uids=_uids(data, "uids"),
+            replaced=Replaced.from_json(data["replaced"]) if data.get("replaced") is not None else Replaced(),
         )
 
 
@@ -126,12 +156,12 @@ def _text(data: dict, key: str) -> str | None:
     return value or None
 
 
-def _texts(data: dict, key: str) -> list[str]:
+def _texts(data: dict, key: str, within: str = "") -> list[str]:
     value = data.get(key)
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _wrong(key)
+        raise _wrong(within + key)
     return list(value)
 
 

@@ -30,7 +30,8 @@ TRANSITIONS: dict[ForgeStatus, frozenset[ForgeStatus]] = {
     ForgeStatus.UNFORGED: frozenset({ForgeStatus.FORGING}),
     ForgeStatus.FORGING: frozenset({ForgeStatus.FORGED, ForgeStatus.FORGE_FAILED}),
     ForgeStatus.FORGE_FAILED: frozenset({ForgeStatus.FORGING, ForgeStatus.TEARING_DOWN}),
-    ForgeStatus.FORGED: frozenset({ForgeStatus.TEARING_DOWN}),
+    # FORGED -> FORGING: an in-place update of an edited infraspec (or a --repair).
+    ForgeStatus.FORGED: frozenset({ForgeStatus.TEARING_DOWN, ForgeStatus.FORGING}),
     ForgeStatus.TEARING_DOWN: frozenset({ForgeStatus.UNFORGED, ForgeStatus.FORGE_FAILED, ForgeStatus.FORGING}),
 }
 
@@ -56,6 +57,9 @@ class ForgeState:
     started_at: str | None = None
     finished_at: str | None = None
     spec_digest: str | None = None  # of the infraspec the last forge ran with, to tell drift
+    # {"Kind/name": manifest}: what norn last applied to each object it made, without the fields it leaves to
+    # others (the image); an update patches the difference to what it would apply now, without reading first.
+    applied: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.resources, dict):  # as tests and callers may write it: the stored JSON shape
@@ -92,6 +96,7 @@ class ForgeState:
             **self.to_status_json(),
             "operation": self.operation,
             "specDigest": self.spec_digest,
+            **({"applied": self.applied} if self.applied else {}),
         }
 
     @classmethod
@@ -126,6 +131,7 @@ class ForgeState:
             started_at=data.get("startedAt"),
             finished_at=data.get("finishedAt"),
             spec_digest=data.get("specDigest"),
+            applied=dict(data.get("applied") or {}),
         )
 
 
@@ -151,6 +157,8 @@ _DOCUMENT_SHAPES = {
     "startedAt": _optional(_text),
     "finishedAt": _optional(_text),
     "specDigest": _optional(_text),
+    "applied": _optional(lambda value: isinstance(value, dict) and all(
+        isinstance(key, str) and isinstance(obj, dict) for key, obj in value.items())),
 }
 
 

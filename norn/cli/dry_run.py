@@ -13,7 +13,8 @@ from norn.cli.wiring import connector, cwd, settings_for, store_for
 
 
 def plan_forge(
-    app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None
+    app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None,
+    *, repair=False, delete_volumes=False,
 ) -> None:
     """``forge --dry-run``: the real forge against recording adapters."""
     from norn.infraspec.discovery import find_and_load
@@ -26,7 +27,8 @@ def plan_forge(
     loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=cwd())
     check_forgeable(loaded, path)
     found = planning.plan_forge(
-        loaded, settings, store_for(settings), connector(settings), force=force, wait_seconds=wait_seconds
+        loaded, settings, store_for(settings), connector(settings), force=force, wait_seconds=wait_seconds,
+        repair=repair, delete_volumes=delete_volumes,
     )
     show_plan(found, output, settings if server_dry_run else None)
 

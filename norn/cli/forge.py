@@ -22,6 +22,8 @@ EPILOG = "Examples: norn forge web · norn forge web --force --yes · norn forge
 def forge(
     app_name: str = o.ForgeAppArgument,
     force: bool = typer.Option(False, "--force", help="Tear the app down first, then forge it afresh."),
+    repair: bool = o.RepairOption,
+    delete_volumes: bool = o.UpdateDeleteVolumesOption,
     yes: bool = o.YesOption,
     spec: Optional[Path] = o.SpecOption,
     namespace: Optional[str] = o.NamespaceOption,
@@ -40,9 +42,13 @@ def forge(
         from norn.names import check_app_name
         from norn.operations import lifecycle
 
+        if force and repair:
+            raise UsageError("--force and --repair do not go together",
+                             hint="--repair changes the app in place; --force tears it down and forges it afresh")
         if dry_run or server_dry_run:
             waiting = wait_seconds(timeout) if wait else None
-            return plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, waiting, state_backend)
+            return plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, waiting, state_backend,
+                              repair=repair, delete_volumes=delete_volumes)
         if output is o.PlanOutput.yaml:
             raise UsageError("--output yaml shows the objects a dry run would create", hint="add --dry-run")
         waiting = wait_seconds(timeout) if wait else None
@@ -56,6 +62,7 @@ def forge(
             confirm(yes, f"Tear down {app_name} and forge it afresh?", "--force")
         with sink(output.value) as events, interruptible():
             outcome = lifecycle.forge(
-                loaded, settings, store, events, connector(settings), force=force, wait_seconds=waiting
+                loaded, settings, store, events, connector(settings), force=force, repair=repair,
+                delete_volumes=delete_volumes, wait_seconds=waiting,
             )
         report(outcome, json_output=output is o.PlanOutput.json)

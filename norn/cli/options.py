@@ -44,3 +44,13 @@ ServerDryRunOption = typer.Option(
 )
 SpecOption = typer.Option(None, "--spec", help="The infraspec file [default: found by app name].")
 ForgeAppArgument = typer.Argument(..., metavar="APP", help="The app's name (its infraspec's app key).")
+
+RepairOption = typer.Option(
+    False, "--repair",
+    help="Restore what drifted in norn's own fields (an edited replicas, a deleted Service, a removed ingress rule), "
+    "in place, also when the infraspec is unchanged.",
+)
+UpdateDeleteVolumesOption = typer.Option(
+    False, "--delete-volumes",
+    help="When an update removes a volume, delete its PersistentVolumeClaim and data (kept otherwise).",
+)

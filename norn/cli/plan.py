@@ -18,6 +18,8 @@ EPILOG = "Examples: norn plan web · norn plan web --force · norn plan web -o y
 def plan(
     app_name: str = o.ForgeAppArgument,
     force: bool = typer.Option(False, "--force", help="Plan a teardown, then a fresh forge."),
+    repair: bool = o.RepairOption,
+    delete_volumes: bool = o.UpdateDeleteVolumesOption,
     spec: Optional[Path] = o.SpecOption,
     namespace: Optional[str] = o.NamespaceOption,
     context: Optional[str] = o.ContextOption,
@@ -29,4 +31,5 @@ def plan(
 ) -> None:
     with handled(debug):
         waiting = wait_seconds(timeout) if wait else None
-        plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, waiting)
+        plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, waiting,
+                   repair=repair, delete_volumes=delete_volumes)

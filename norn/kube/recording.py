@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from norn.errors import AlreadyExists, Conflict, NotFound
+from norn.kube import smp
 from norn.kube.kinds import DEPLOYMENT, STRATEGIC_MERGE, Kind
 from norn.kube.ownership import deleting
 from norn.kube.rollout import format_seconds
@@ -162,6 +163,11 @@ class RecordingCluster:
     def patch(self, kind: Kind, namespace: str, name: str, patch: Any, content_type: str = STRATEGIC_MERGE) -> dict:
         existing = self._existing(kind, namespace, name)
         write = Write("PATCH", kind, namespace, name, copy.deepcopy(patch), content_type)
+        if isinstance(patch, dict) and content_type == STRATEGIC_MERGE:
+            uid = (patch.get("metadata") or {}).get("uid")
+            if uid and uid != (existing.get("metadata") or {}).get("uid"):  # as the server refuses it
+                raise Conflict(f"Precondition failed: UID in precondition: {uid}", status=409, reason="Conflict")
+            return self._record(write, smp.apply(existing, patch))
         return self._record(write, _merged(existing, patch) if isinstance(patch, dict) else existing)
 
     def delete(self, kind: Kind, namespace: str, name: str, *, uid: str | None = None) -> bool:

@@ -103,7 +103,7 @@ def assess(
     namespace = resources.namespace or settings.namespace
     settings = settings.with_flags(namespace=namespace)
     live = Live(app)
-    force = f"norn forge {app} --force"
+    force = f"norn forge {app} --repair"  # restores norn's fields in place
     changed = _spec_changed(state, spec, spec_problem, live)
     wanted = spec if spec is not None and not changed else None  # fields are compared with an unchanged spec only
 
@@ -156,8 +156,8 @@ def _spec_changed(state: ForgeState, spec: "Infraspec | None", problem: str | No
         return False
     live.lines.append(("Infraspec", "changed since the forge"))
     live.drift.append(Drift(
-        "the infraspec changed since the forge",
-        f"run norn plan {state.app} --force to see what would change, then norn forge {state.app} --force",
+        f"the infraspec changed since the forge; run norn forge {state.app} to apply it",
+        f"run norn plan {state.app} to see what would change, then norn forge {state.app}",
     ))
     return True
 

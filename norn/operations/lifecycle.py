@@ -20,6 +20,8 @@ from norn.steps.dns import CreateDnsRoute, RemoveDnsRoute
 from norn.steps.pipeline import Context, Step, Tools
 from norn.steps.service import CreateService, DeleteService
 from norn.steps.tunnel import PatchCloudflared, RestartCloudflared, UnpatchCloudflared
+from norn.steps.update import RemoveReplaced, UpdateCron, UpdateDeployment, UpdateService, refusals
+from norn.steps.update_tunnel import UpdateCloudflared, UpdateDnsRoute
 from norn.steps.wait import wait_steps
 
 if TYPE_CHECKING:
@@ -33,6 +35,13 @@ def forge_steps(spec: "Infraspec") -> list[Step]:
     if spec.is_cron:
         return [RegisterCron()]
     return [CreateDeployment(), CreateService(), PatchCloudflared(), CreateDnsRoute(), RestartCloudflared()]
+
+
+def update_steps(spec: "Infraspec") -> list[Step]:
+    if spec.is_cron:
+        return [UpdateCron()]
+    return [UpdateDeployment(), UpdateService(), UpdateCloudflared(), UpdateDnsRoute(), RestartCloudflared(),
+            RemoveReplaced()]
 
 
 def teardown_steps(state: ForgeState) -> list[Step]:
@@ -66,28 +75,73 @@ def forge(
     connect: Callable[[], "Cluster"],
     *,
     force: bool = False,
+    repair: bool = False,
+    delete_volumes: bool = False,
     wait_seconds: float | None = None,
     tools: Tools | None = None,
 ) -> Outcome:
-    """``tools``: the cloudflared, Cloudflare API, waiting and recorder the steps use (a dry run's record)."""
+    """Forge the app; a forged one whose infraspec changed (or with ``repair``) is updated in place.
+
+    ``tools``: the cloudflared, Cloudflare API, waiting and recorder the steps use (a dry run's record).
+    """
     app = spec.app
     with store.lock(app):
         state = current(store, app)
-        if state.status == ForgeStatus.FORGED and not force:
-            return Outcome(False, f"{app} is already forged; run norn forge {app} --force to tear it down and forge it afresh")
-        if not force:
+        digest = spec_digest(spec)
+        updating = not force and is_update(state, digest, repair)
+        if state.status == ForgeStatus.FORGED and not force and not updating:
+            return Outcome(False, f"{app} is forged and up to date")
+        if updating:
+            refuse_in_place(state, spec, settings)
+        elif not force:
             check_namespace(state, settings)
-        ctx = Context(app, settings, state, spec=spec, connect=connect, tools=tools or Tools())
+        ctx = Context(app, settings, state, spec=spec, connect=connect, tools=tools or Tools(),
+                      repair=repair, delete_volumes=delete_volumes)
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
-        ctx.cluster.check_namespace(ctx.namespace)  # nor does a namespace that is missing or being deleted
+        if not updating:  # an update's namespace holds its objects; a create refused there says why itself
+            ctx.cluster.check_namespace(ctx.namespace)  # nor does a namespace that is missing or being deleted
         if force and state.status != ForgeStatus.UNFORGED:
             pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
             state.resources = state.resources.after_teardown()
         state.resources.namespace = settings.namespace
-        state.spec_digest = spec_digest(spec)
         waits = wait_steps(wait_seconds) if wait_seconds else []
-        pipeline.run("forge", forge_steps(spec) + waits, ctx, store, sink)
+        if updating:  # the new digest is recorded only once every step is done: a failed update reruns
+            pipeline.run("forge", update_steps(spec) + waits, ctx, store, sink,
+                         on_completed=lambda done: setattr(done, "spec_digest", digest))
+        else:
+            state.spec_digest = digest
+            pipeline.run("forge", forge_steps(spec) + waits, ctx, store, sink)
         return Outcome(True)
+
+
+def is_update(state: ForgeState, digest: str, repair: bool) -> bool:
+    """A forged app (or a failed one whose objects exist) whose infraspec changed since, or a repair, is updated."""
+    if state.status == ForgeStatus.FORGED:
+        return repair or state.spec_digest != digest
+    if state.status == ForgeStatus.FORGE_FAILED and state.resources.has_objects():
+        return repair or state.spec_digest != digest
+    return False
+
+
+def refuse_in_place(state: ForgeState, spec: "Infraspec", settings: "Settings") -> None:
+    """Exit 2, before any request, for a change no update can make; --force can, and says what it deletes."""
+    found = refusals(state, spec, settings)
+    if found:
+        raise UsageError(
+            f"{state.app}: {'; '.join(found)}, which norn cannot change in place",
+            hint=f"norn forge {state.app} --force tears the app down ({_deletes(state)}) and forges it afresh",
+        )
+
+
+def _deletes(state: ForgeState) -> str:
+    """What a forced re-forge would delete, in a few words."""
+    resources, ns = state.resources, state.resources.namespace or "default"
+    parts = [f"Deployment {ns}/{resources.deployment}" if resources.deployment else "",
+             f"Service {ns}/{resources.service}" if resources.service else "",
+             f"the rule and DNS record of {resources.ingress_rule.hostname}" if resources.ingress_rule else "",
+             f"CronJob {ns}/{resources.cron_job}" if resources.cron_job else ""]
+    kept = ", volumes are kept" if resources.persistent_volume_claims else ""
+    return "deletes " + ", ".join(p for p in parts if p) + kept
 
 
 def teardown(

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from norn.cloudflare.recording import RecordingApi, RecordingCloudflared
 from norn.errors import AlreadyExists, ClusterError, StepFailed
 from norn.events import COMPLETED, FAILED, SKIPPED, Event
+from norn.infraspec.digest import spec_digest
+from norn.kube import smp
 from norn.kube.kinds import CONFIGMAP
 from norn.kube.recording import Recorder, RecordingCluster, RecordingWaiting, Write
 from norn.operations import lifecycle
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from norn.store import StateStore
 
 RUN = "run"  # would run
+UPDATE = "update"  # would run, changing what the app has in place
 RESUME = "resume"  # would run again, resuming a failed run
 SKIP = "skip"  # would be skipped
 FAIL = "fail"  # would fail, and stop the run
@@ -55,6 +58,21 @@ class StepPlan:
 
 
 @dataclass
+class ObjectUpdate:
+    """One object an update would patch: its field changes, and the live object's diff as kubectl diff shows it."""
+
+    kind: str
+    namespace: str
+    name: str
+    changes: list  # smp.Change
+    diff: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name,
+                "changes": [c.to_json() for c in self.changes], "diff": self.diff}
+
+
+@dataclass
 class Plan:
     app: str
     operation: str  # forge | teardown
@@ -64,6 +82,7 @@ class Plan:
     config_name: str = ""  # namespace/name of the cloudflared ConfigMap, once read
     config_before: str | None = None
     config_after: str | None = None
+    updates: list[ObjectUpdate] = field(default_factory=list)
 
     @property
     def objects(self) -> list[dict]:
@@ -96,6 +115,7 @@ class Plan:
             "objects": self.objects,
             "configDiff": self.config_diff(),
             "kept": self.kept,
+            "updates": [u.to_json() for u in self.updates],
         }
 
 
@@ -109,24 +129,33 @@ def plan_forge(
     connect: Callable[[], "Cluster"],
     *,
     force: bool = False,
+    repair: bool = False,
+    delete_volumes: bool = False,
     wait_seconds: float | None = None,
 ) -> Plan:
     """What ``norn forge`` would do: lifecycle.forge itself, against recording adapters."""
     app, dry = spec.app, DryRun(store, connect)
     before = lifecycle.current(dry.store, app)
-    resume = before.status == ForgeStatus.FORGE_FAILED and not force
-    if force and before.status != ForgeStatus.UNFORGED:
+    updating = not force and lifecycle.is_update(before, spec_digest(spec), repair)
+    resume = before.status == ForgeStatus.FORGE_FAILED and not force and not updating
+    if updating:
+        how = "restore what drifted from the infraspec" if repair else "change what the edited infraspec changes"
+        summary = f"an in-place update of {app}: {how}; nothing is deleted and made again"
+    elif force and before.status != ForgeStatus.UNFORGED:
         summary = f"a forced re-forge of {app}: tear down what is recorded, then forge afresh into {settings.namespace}"
     elif resume:
         summary = f"a resumed forge of {app}: steps the failed run recorded as done are skipped"
     else:
         summary = f"a fresh forge of {app} into namespace {settings.namespace}"
     ran = dry.run(lambda sink: lifecycle.forge(
-        spec, settings, dry.store, sink, dry.connect, force=force, wait_seconds=wait_seconds, tools=dry.tools
+        spec, settings, dry.store, sink, dry.connect, force=force, repair=repair, delete_volumes=delete_volumes,
+        wait_seconds=wait_seconds, tools=dry.tools,
     ))
     if not ran:
-        return Plan(app, "forge", f"{app} is already forged: nothing would run (--force plans a teardown and a fresh forge)")
-    return dry.plan(app, "forge", summary, settings, _why_run(before if resume else None))
+        return Plan(app, "forge", f"{app} is forged and up to date: nothing would run "
+                    "(--repair restores what drifted; --force plans a teardown and a fresh forge)")
+    why = _why_update(repair) if updating else _why_run(before if resume else None)
+    return dry.plan(app, "forge", summary, settings, why)
 
 
 def plan_teardown(
@@ -154,7 +183,7 @@ def plan_teardown(
 def check_with_server(plan: Plan, cluster: "Cluster") -> None:
     """Send every write with ``dryRun=All``; a step the server would refuse becomes a failure."""
     for step in plan.steps:
-        if step.action not in (RUN, RESUME):
+        if step.action not in (RUN, RESUME, UPDATE):
             continue
         for write in step.writes:
             name = None if write.method == "POST" else write.name
@@ -229,7 +258,18 @@ class DryRun:
                 action, why = why_run(op, name)
                 plan.steps.append(StepPlan(op, name, action, why, lines or output.splitlines(), writes))
         self._config(plan, settings)
+        self._updates(plan)
         return plan
+
+    def _updates(self, plan: Plan) -> None:
+        """Each object an update patches, as the server has it and as the patch would leave it."""
+        for write in [w for s in plan.steps for w in s.writes]:
+            if write.method != "PATCH" or not isinstance(write.body, dict) or "uid" not in (write.body.get("metadata") or {}):
+                continue  # norn's updates carry the uid; the cloudflared restart does not
+            before = self.cluster.read(write.kind, write.namespace, write.name) or {}
+            after = smp.apply(before, write.body)
+            plan.updates.append(ObjectUpdate(write.kind.name, write.namespace, write.name,
+                                             smp.field_changes(before, after), smp.unified_diff(before, after)))
 
     def _config(self, plan: Plan, settings: "Settings") -> None:
         """The cloudflared config as read, and as the recorded writes leave it."""
@@ -243,6 +283,11 @@ class DryRun:
 
 def _config_text(configmap: dict | None) -> str | None:
     return ((configmap or {}).get("data") or {}).get(CLOUDFLARED_CONFIG_KEY)
+
+
+def _why_update(repair: bool) -> Callable[[str, str], tuple[str, str]]:
+    because = "--repair: restore what drifted" if repair else "the infraspec changed since the forge"
+    return lambda operation, step: (UPDATE, because)
 
 
 def _why_run(failed: ForgeState | None) -> Callable[[str, str], tuple[str, str]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from norn.operations.plan import BLOCKED, FAIL, RESUME, RUN, SKIP, Plan
+from norn.operations.plan import BLOCKED, FAIL, RESUME, RUN, SKIP, UPDATE, Plan
 
-_MARKS = {RUN: "+", RESUME: "+", SKIP: "=", FAIL: "!", BLOCKED: "·"}
+_MARKS = {RUN: "+", RESUME: "+", UPDATE: "~", SKIP: "=", FAIL: "!", BLOCKED: "·"}
 
 
 def plan_lines(plan: Plan) -> list[str]:
@@ -23,6 +23,9 @@ def plan_lines(plan: Plan) -> list[str]:
     if objects := plan.objects:
         described = ", ".join(f"{o['kind']} {o['metadata']['namespace']}/{o['metadata']['name']}" for o in objects)
         lines.append(f"Would create {len(objects)} object{'s' if len(objects) > 1 else ''}: {described} (-o yaml shows them)")
+    for update in plan.updates:
+        lines.append(f"Would update {update.kind} {update.namespace}/{update.name}:")
+        lines.extend(update.diff.splitlines())
     if diff := plan.config_diff():
         lines.append("cloudflared config:")
         lines.extend(diff.splitlines())

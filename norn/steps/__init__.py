@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import time
 
-from norn.errors import AlreadyExists, Conflict, StepError
+from norn.errors import AlreadyExists, ClusterError, Conflict, NotFound, StepError
+from norn.kube import smp
 from norn.kube.kinds import Kind
-from norn.kube.ownership import owner
+from norn.kube.ownership import deleting, owner
+from norn.steps import changes
 from norn.steps.pipeline import Context
 
 CREATE_TRIES = 3  # an object that keeps coming back between our create and our look is someone else's race
@@ -35,6 +37,7 @@ def _remember_uid(ctx: Context, kind: Kind, name: str, obj: dict) -> None:
 def _forget_uid(ctx: Context, kind: Kind, name: str) -> None:
     ctx.resources.created_uids.pop(_uid_key(kind, name), None)
     ctx.resources.unverified_uids.pop(_uid_key(kind, name), None)
+    ctx.state.applied.pop(_uid_key(kind, name), None)
 
 
 def ensure_created(ctx: Context, kind: Kind, obj: dict) -> str:
@@ -63,6 +66,7 @@ def ensure_created(ctx: Context, kind: Kind, obj: dict) -> str:
                 raise _of_other_app(what, claimed_by) from None
             return f"{what} already exists (made by norn for {ctx.app})"
         _remember_uid(ctx, kind, name, created)
+        ctx.state.applied[_uid_key(kind, name)] = obj
         return f"created {what}"
     raise StepError(f"{what} was deleted and created again by someone else while norn created it",
                     hint="find out what else manages that name, then run the forge again")
@@ -121,3 +125,57 @@ def _foreign(kind: Kind, namespace: str, name: str) -> StepError:
         "(no app.kubernetes.io/managed-by: norn label); norn never adopts, changes or deletes it",
         hint="rename the app or its host, or remove that object yourself",
     )
+
+
+def update_owned(ctx: Context, kind: Kind, obj: dict, *, repair: bool = False) -> str | None:
+    """Bring this app's object in line with ``obj`` in place: one PATCH of what changed; None when nothing did.
+
+    What changed is the difference between what norn last applied (the state's ``applied``) and ``obj``, so
+    no read is needed; with ``repair``, or when nothing is recorded (a state of an earlier version), it is the
+    difference between the live object's norn fields and ``obj``. The recorded uid rides in the patch as a
+    precondition: the server refuses the patch when the object was replaced by another of the same name.
+    An object that is gone is created again.
+    """
+    name = obj["metadata"]["name"]
+    what = kind.describe(ctx.namespace, name)
+    key = _uid_key(kind, name)
+    uid = ctx.resources.created_uids.get(key)
+    old = None if repair else ctx.state.applied.get(key)
+    if old is None or uid is None:
+        live = _owned_live(ctx, kind, name)
+        if live is None:
+            return ensure_created(ctx, kind, obj)
+        old, uid = smp.project(live, obj), live["metadata"]["uid"]
+    patch = smp.two_way(old, obj)
+    if patch is None:
+        ctx.state.applied[key] = obj
+        return None
+    body = {**patch, "metadata": {**(patch.get("metadata") or {}), "uid": uid}}
+    try:
+        ctx.cluster.patch(kind, ctx.namespace, name, body)
+    except NotFound:
+        return ensure_created(ctx, kind, obj)
+    except ClusterError as exc:
+        if isinstance(exc, Conflict) or (exc.status == 422 and "uid" in exc.message):
+            raise StepError(f"{what} is not the one norn created for {ctx.app} (its uid changed): {exc.message}",
+                            hint="find out what replaced it; norn never changes another's object") from exc
+        raise
+    ctx.resources.created_uids[key] = uid
+    ctx.state.applied[key] = obj
+    return f"updated {what}: {changes.summary(kind.name, smp.field_changes(old, obj))}"
+
+
+def _owned_live(ctx: Context, kind: Kind, name: str) -> dict | None:
+    """The live object when it is this app's; None when it is gone. Another's, or one being deleted, fails."""
+    live = ctx.cluster.get(kind, ctx.namespace, name)
+    if live is None:
+        return None
+    claimed_by = owner(live)
+    if claimed_by is None:
+        raise _foreign(kind, ctx.namespace, name)
+    if claimed_by != ctx.app:
+        raise _of_other_app(kind.describe(ctx.namespace, name), claimed_by)
+    if deleting(live):
+        raise StepError(f"{kind.describe(ctx.namespace, name)} is being deleted; norn does not change it",
+                        hint=f"wait for it to go, then run norn forge {ctx.app} again to create it afresh")
+    return live

@@ -33,7 +33,7 @@ class DeleteDeployment:
     name = "delete-deployment"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        if not ctx.resources.deployment and not ctx.resources.persistent_volume_claims:
+        if not (ctx.resources.deployment or ctx.resources.persistent_volume_claims or ctx.resources.replaced.volumes):
             return "no Deployment recorded"
         return None
 
@@ -43,6 +43,9 @@ class DeleteDeployment:
         if resources.deployment:
             said.append(delete_owned(ctx, DEPLOYMENT, resources.deployment))
             resources.deployment = None
+        # The claims of volumes an unfinished update removed go with the others.
+        resources.persistent_volume_claims += resources.replaced.volumes
+        resources.replaced.volumes = []
         if ctx.delete_volumes:
             # Forget each claim only once it is deleted: a failed delete leaves it recorded for the rerun.
             for claim in list(resources.persistent_volume_claims):

@@ -74,42 +74,52 @@ class RemoveDnsRoute:
     name = "remove-dns-route"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.dns_route else "no DNS route recorded"
+        return None if ctx.resources.dns_route or ctx.resources.replaced.dns_routes else "no DNS route recorded"
 
     def run(self, ctx: Context) -> str:
-        route, ctx.resources.dns_route = ctx.resources.dns_route, None
-        hostname, token = route.hostname, ctx.settings.cloudflare_token
-        if not token:
-            ctx.tools.recorder.keep(
-                f"DNS record {hostname} → tunnel {route.tunnel}", "no CLOUDFLARE_API_TOKEN to delete it",
-                f"warn: without CLOUDFLARE_API_TOKEN norn cannot delete DNS records; delete the CNAME {hostname} by hand",
-            )
-            return (
-                f"warning: no CLOUDFLARE_API_TOKEN, so the CNAME {hostname} (to tunnel {route.tunnel}) is left; "
-                f"delete it in Cloudflare's dashboard, or {TOKEN_HOW}"
-            )
-        tunnel_id, why = _tunnel_id(ctx, route)
-        if tunnel_id is None:
-            return (
-                f"warning: left the CNAME {hostname}: norn cannot tell its tunnel's id ({why}); "
-                "set NORN_TUNNEL_ID to the tunnel's UUID, or delete the record in Cloudflare's dashboard"
-            )
-        from norn.cloudflare import (
-            dnsrecords,  # the HTTP client is loaded only when a record is to be deleted
-        )
-        from norn.cloudflare.cfapi import CloudflareError
+        said = []
+        if ctx.resources.dns_route:  # forgotten first: a record left behind is warned about, never retried forever
+            route, ctx.resources.dns_route = ctx.resources.dns_route, None
+            said.append(remove_route(ctx, route))
+        while ctx.resources.replaced.dns_routes:  # what an unfinished update replaced
+            said.append(remove_route(ctx, ctx.resources.replaced.dns_routes.pop(0)))
+        return "\n".join(said)
 
-        api = ctx.tools.cloudflare_api(ctx.settings.cloudflare_base_url, token)
-        try:
-            with ctx.tools.recorder.doing(f"delete the CNAME {hostname} → {dnsrecords.tunnel_target(tunnel_id)} "
-                                          "through the Cloudflare API"):
-                outcome = dnsrecords.remove_cname(api, hostname, tunnel_id)
-        except CloudflareError as exc:
-            return (
-                f"warning: could not delete the CNAME {hostname} → {dnsrecords.tunnel_target(tunnel_id)}: "
-                f"{dnsrecords.explain(exc)}; delete it in Cloudflare's dashboard"
-            )
-        return f"warning: {outcome.message}" if outcome.left else outcome.message
+
+def remove_route(ctx: Context, route: DnsRoute) -> str:
+    """Delete the CNAME of ``route`` through the Cloudflare API; without a token (or the tunnel id), warn."""
+    hostname, token = route.hostname, ctx.settings.cloudflare_token
+    if not token:
+        ctx.tools.recorder.keep(
+            f"DNS record {hostname} → tunnel {route.tunnel}", "no CLOUDFLARE_API_TOKEN to delete it",
+            f"warn: without CLOUDFLARE_API_TOKEN norn cannot delete DNS records; delete the CNAME {hostname} by hand",
+        )
+        return (
+            f"warning: no CLOUDFLARE_API_TOKEN, so the CNAME {hostname} (to tunnel {route.tunnel}) is left; "
+            f"delete it in Cloudflare's dashboard, or {TOKEN_HOW}"
+        )
+    tunnel_id, why = _tunnel_id(ctx, route)
+    if tunnel_id is None:
+        return (
+            f"warning: left the CNAME {hostname}: norn cannot tell its tunnel's id ({why}); "
+            "set NORN_TUNNEL_ID to the tunnel's UUID, or delete the record in Cloudflare's dashboard"
+        )
+    from norn.cloudflare import (
+        dnsrecords,  # the HTTP client is loaded only when a record is to be deleted
+    )
+    from norn.cloudflare.cfapi import CloudflareError
+
+    api = ctx.tools.cloudflare_api(ctx.settings.cloudflare_base_url, token)
+    try:
+        with ctx.tools.recorder.doing(f"delete the CNAME {hostname} → {dnsrecords.tunnel_target(tunnel_id)} "
+                                      "through the Cloudflare API"):
+            outcome = dnsrecords.remove_cname(api, hostname, tunnel_id)
+    except CloudflareError as exc:
+        return (
+            f"warning: could not delete the CNAME {hostname} → {dnsrecords.tunnel_target(tunnel_id)}: "
+            f"{dnsrecords.explain(exc)}; delete it in Cloudflare's dashboard"
+        )
+    return f"warning: {outcome.message}" if outcome.left else outcome.message
 
 
 def _tunnel_id(ctx: Context, route: DnsRoute) -> tuple[str | None, str]:

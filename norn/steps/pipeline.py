@@ -77,6 +77,7 @@ class Context:
     state: ForgeState
     spec: "Infraspec | None" = None
     delete_volumes: bool = False
+    repair: bool = False  # an update compares with the live objects, not with what norn last applied
     connect: Callable[[], "Cluster"] | None = None
     progress: Callable[[str], None] = field(default=lambda text: None, repr=False)  # a running step's news
     tools: Tools = field(default_factory=Tools, repr=False)
@@ -116,8 +117,14 @@ OUTCOME = {"forge": ForgeStatus.FORGED, "teardown": ForgeStatus.UNFORGED}
 IN_PROGRESS = {"forge": ForgeStatus.FORGING, "teardown": ForgeStatus.TEARING_DOWN}
 
 
-def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", sink: Sink) -> None:
-    """Run the steps in order; raise StepFailed (state saved as forge_failed) at the first failure."""
+def run(
+    operation: str, steps: list[Step], ctx: Context, store: "StateStore", sink: Sink,
+    *, on_completed: Callable[[ForgeState], None] | None = None,
+) -> None:
+    """Run the steps in order; raise StepFailed (state saved as forge_failed) at the first failure.
+
+    ``on_completed`` changes the state once every step is done, in the same save that records the outcome.
+    """
     state = ctx.state
     emit = _emitter(operation, ctx.app, sink)
     emit("queued", {"app": ctx.app})
@@ -162,6 +169,8 @@ def run(operation: str, steps: list[Step], ctx: Context, store: "StateStore", si
         store.save(state)
         emit("step", _step_payload(record))
 
+    if on_completed is not None:
+        on_completed(state)
     state.move_to(OUTCOME[operation])
     state.finished_at = events.rfc3339(events.now())
     store.save(state)

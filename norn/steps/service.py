@@ -27,9 +27,14 @@ class DeleteService:
     name = "delete-service"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.service else "no Service recorded"
+        return None if ctx.resources.service or ctx.resources.replaced.services else "no Service recorded"
 
     def run(self, ctx: Context) -> str:
-        said = delete_owned(ctx, SERVICE, ctx.resources.service)
-        ctx.resources.service = None
-        return said
+        said = []
+        if ctx.resources.service:
+            said.append(delete_owned(ctx, SERVICE, ctx.resources.service))
+            ctx.resources.service = None
+        while ctx.resources.replaced.services:  # what an unfinished update replaced
+            said.append(delete_owned(ctx, SERVICE, ctx.resources.replaced.services[0]))
+            ctx.resources.replaced.services.pop(0)
+        return "; ".join(said)

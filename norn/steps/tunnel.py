@@ -25,7 +25,7 @@ CONFLICT_BACKOFF_CAP = 1.0
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
-def _configmap_name(ctx: Context) -> str:
+def configmap_name(ctx: Context) -> str:
     return f"{ctx.settings.cloudflared_namespace}/{ctx.settings.cloudflared_configmap}"
 
 
@@ -93,7 +93,7 @@ def _validate(ctx: Context, old_text: str, new_text: str, *, with_cloudflared: b
             f"the new cloudflared config would be invalid: {'; '.join(problems)}",
             hint=(
                 f"The ConfigMap was left unchanged.{before} "
-                f"Fix config.yaml in {_configmap_name(ctx)} by hand, then retry."
+                f"Fix config.yaml in {configmap_name(ctx)} by hand, then retry."
             ),
         )
     executable = ctx.tools.cloudflared.find() if with_cloudflared else None
@@ -101,9 +101,9 @@ def _validate(ctx: Context, old_text: str, new_text: str, *, with_cloudflared: b
         ctx.tools.cloudflared.validate_ingress(executable, new_text, ctx.settings.cloudflared_timeout)
 
 
-def _written_wrong(ctx: Context, what: str) -> StepError:
+def written_wrong(ctx: Context, what: str) -> StepError:
     return StepError(
-        f"the ConfigMap {_configmap_name(ctx)} the API server returned {what}: something changed the write",
+        f"the ConfigMap {configmap_name(ctx)} the API server returned {what}: something changed the write",
         hint="look for an admission webhook or controller that rewrites the cloudflared ConfigMap, then retry",
     )
 
@@ -121,17 +121,17 @@ class PatchCloudflared:
     def run(self, ctx: Context) -> str:
         hostname = ctx.spec.hosts.external
         service = manifests.service_url(ctx.spec, ctx.namespace)
-        with ctx.tools.recorder.doing(f"add the rule {hostname} → {service} to ConfigMap {_configmap_name(ctx)}"):
+        with ctx.tools.recorder.doing(f"add the rule {hostname} → {service} to ConfigMap {configmap_name(ctx)}"):
             edited = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
         if edited is None:
-            raise Skip(f"ConfigMap {_configmap_name(ctx)} not found: cloudflared is not deployed")
+            raise Skip(f"ConfigMap {configmap_name(ctx)} not found: cloudflared is not deployed")
         if not edited.as_sent and ingress.find_rule(edited.written, hostname) != service:
-            raise _written_wrong(ctx, f"does not route {hostname} to {service}")
-        ctx.resources.ingress_rule = IngressRule(hostname, service, _configmap_name(ctx))
+            raise written_wrong(ctx, f"does not route {hostname} to {service}")
+        ctx.resources.ingress_rule = IngressRule(hostname, service, configmap_name(ctx))
         # Restart even when the rule was there already: a killed run may have written it unrestarted.
         ctx.resources.cloudflared_restart_pending = True
         verb = "added" if edited.changed else "already present:"
-        return f"{verb} {hostname} → {service} in {_configmap_name(ctx)}"
+        return f"{verb} {hostname} → {service} in {configmap_name(ctx)}"
 
 
 class UnpatchCloudflared:
@@ -143,28 +143,28 @@ class UnpatchCloudflared:
     def run(self, ctx: Context) -> str:
         rule = ctx.resources.ingress_rule
         hostname, service = rule.hostname, rule.service
-        with ctx.tools.recorder.doing(f"remove the rule {hostname} from ConfigMap {_configmap_name(ctx)}"):
+        with ctx.tools.recorder.doing(f"remove the rule {hostname} from ConfigMap {configmap_name(ctx)}"):
             edited = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
         if edited is None:
             ctx.resources.ingress_rule = None
-            return f"ConfigMap {_configmap_name(ctx)} is gone; nothing to remove"
+            return f"ConfigMap {configmap_name(ctx)} is gone; nothing to remove"
         if not edited.as_sent and ingress.find_rule(edited.written, hostname) is not None:
-            raise _written_wrong(ctx, f"still routes {hostname}")
+            raise written_wrong(ctx, f"still routes {hostname}")
         ctx.resources.ingress_rule = None
         ctx.resources.cloudflared_restart_pending = True
-        ctx.tools.recorder.keep(f"ConfigMap {_configmap_name(ctx)}", "the operator's; only norn's rule is removed")
-        return f"removed {hostname} from {_configmap_name(ctx)}" if edited.changed else f"{hostname} was not in the config"
+        ctx.tools.recorder.keep(f"ConfigMap {configmap_name(ctx)}", "the operator's; only norn's rule is removed")
+        return f"removed {hostname} from {configmap_name(ctx)}" if edited.changed else f"{hostname} was not in the config"
 
 
 class RestartCloudflared:
     name = "restart-cloudflared"
 
     def skip_reason(self, ctx: Context) -> str | None:
+        if ctx.resources.cloudflared_restart_pending:
+            return None  # also when an update just removed the app's rule
         if ctx.spec is not None and not ctx.spec.hosts.external:
             return "no hosts.external in the infraspec"
-        if not ctx.resources.cloudflared_restart_pending:
-            return "tunnel config unchanged"
-        return None
+        return "tunnel config unchanged"
 
     def run(self, ctx: Context) -> str:
         settings = ctx.settings

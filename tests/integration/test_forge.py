@@ -84,7 +84,7 @@ def test_a_forged_app_is_not_forged_again(norn, cluster):
     cluster.clear_log()
     run = norn("forge", "web")
     assert run.code == 0
-    assert "already forged" in run.stdout and "--force" in run.stdout
+    assert run.stdout == "web is forged and up to date\n"
     assert cluster.requests == []
 
 

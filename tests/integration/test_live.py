@@ -9,7 +9,7 @@ import pytest
 from tests.integration.conftest import CRON_SPEC, WEB_SPEC
 from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG
 
-FORCE_WEB = "run norn forge web --force"
+FORCE_WEB = "run norn forge web --repair"
 
 
 def live(norn, app: str | None = None) -> dict | list:
@@ -53,8 +53,8 @@ def test_a_fresh_forge_is_live_and_has_no_drift(forged, cluster):
 def test_a_changed_infraspec_is_drift(forged):
     forged.write_spec(WEB_SPEC.replace("replicas: 2", "replicas: 3"))
     assert drift_of(forged) == [{
-        "drift": "the infraspec changed since the forge",
-        "fix": "run norn plan web --force to see what would change, then norn forge web --force",
+        "drift": "the infraspec changed since the forge; run norn forge web to apply it",
+        "fix": "run norn plan web to see what would change, then norn forge web",
     }]
     forged.write_spec(WEB_SPEC + "build:\n  dockerfile: Dockerfile.prod\n")  # another pipeline's key: not norn's
     assert drift_of(forged) == []
@@ -135,7 +135,7 @@ def test_a_cronjob_shows_its_last_schedule_and_its_drift(norn, cluster):
     assert drift_of(norn, "nightly")[0]["drift"] == (
         "CronJob default/nightly: spec.schedule was edited (norn set '0 3 * * *', now '0 4 * * *')")
     cluster.remove("cronjobs", "default", "nightly", group="batch")
-    assert drift_of(norn, "nightly") == [{"drift": "CronJob default/nightly is gone", "fix": "run norn forge nightly --force to create it again"}]
+    assert drift_of(norn, "nightly") == [{"drift": "CronJob default/nightly is gone", "fix": "run norn forge nightly --repair to create it again"}]
 
 
 def test_every_app_is_read_with_one_list_call_per_kind(norn, cluster):
@@ -159,7 +159,7 @@ def test_every_app_is_read_with_one_list_call_per_kind(norn, cluster):
     ])
     assert all(r.method == "GET" for r in cluster.requests)
     text = norn("status", "--live").stdout
-    assert "! Service default/web-svc is gone" in text and "fix: run norn forge web --force to create it again" in text
+    assert "! Service default/web-svc is gone" in text and "fix: run norn forge web --repair to create it again" in text
 
 
 def cluster_resource(plural: str, group: str):
