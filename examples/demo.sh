@@ -30,7 +30,7 @@ run norn status
 run norn status --live
 run norn teardown mail-agent --dry-run
 run norn status mail-agent
-run norn forge mail-agent            # already forged: nothing to do
+run norn forge mail-agent            # forged and up to date: nothing to do
 run norn teardown mail-agent --yes
 run norn teardown nightly-report --yes
 run norn status
