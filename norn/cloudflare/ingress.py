@@ -15,25 +15,24 @@ change it raises IngressError.
 
 from __future__ import annotations
 
-import math
-import re
 from bisect import bisect_left
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from norn.errors import StepError
-
-_HINT = "The ConfigMap was left unchanged; fix its config.yaml by hand, then retry."
-_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")  # what YAML counts as a line break
-_BREAKS = "\r\n\x85\u2028\u2029"
-_BLANK = " \t" + _BREAKS
-
-
-class IngressError(StepError):
-    """The cloudflared config cannot take (or give up) the rule asked for."""
-
+from norn.cloudflare.ingress_edit import (
+    BLANK,
+    HINT,
+    IngressError,
+    line_start,
+    rule_lines,
+    scalar,
+    splice,
+    unsupported,
+    value_span,
+)
 
 @dataclass(frozen=True)
 class _Config:
@@ -61,33 +60,7 @@ def add_rule(config_text: str, hostname: str, service: str) -> tuple[str, bool]:
     otherwise steal a hostname the operator gave to something else.
     """
     _check_args(hostname, service)
-    cfg = _parse(config_text)
-    for i in _hits(cfg.rules, hostname):
-        other = cfg.rules[i].get("service")
-        if other == service:
-            return config_text, False
-        raise IngressError(
-            f"{hostname} is already routed to {other} in the cloudflared config",
-            hint="Remove that rule first, or pick another hostname.",
-        )
-    _require_block(cfg)
-    text = config_text
-    dashes, end_before = _spans(cfg)
-    catch_all = dashes[-1]
-    line = _line_start(text, catch_all)
-    pos = _rule_lines(text, catch_all, end_before(catch_all))[1]  # the end of the rule above
-    if not 0 < pos <= line:
-        raise _unsupported()
-    nl = "\r\n" if text[pos - 2 : pos] == "\r\n" else text[pos - 1]
-    indent = text[line:catch_all]
-    item = cfg.seq.value[-1].start_mark.index  # the catch-all's first key: "-" + gap
-    gap = item - catch_all if item > catch_all + 1 and not text[catch_all + 1 : item].strip(" ") else 2
-    rule = (
-        f"{indent}-{' ' * (gap - 1)}hostname: {_scalar(hostname)}{nl}"
-        f"{indent}{' ' * gap}service: {_scalar(service)}{nl}"
-    )
-    rules = [*cfg.rules[:-1], {"hostname": hostname, "service": service}, cfg.rules[-1]]
-    return _checked(text[:pos] + rule + text[pos:], cfg, rules), True
+    return _add(_parse(config_text), hostname, service)
 
 
 def remove_rule(config_text: str, hostname: str, service: str | None = None) -> tuple[str, bool]:
@@ -107,14 +80,43 @@ def remove_rule(config_text: str, hostname: str, service: str | None = None) -> 
                 f"{hostname} is routed to {other}, not {service}; norn left that rule in place",
                 hint="Remove it by hand if it is really stale.",
             )
+    return _remove(cfg, hits), True
+
+
+def replace_rule(config_text: str, old_hostname: str, new_hostname: str, new_service: str) -> tuple[str, bool]:
+    """Point the rule for `old_hostname` (as remove_rule finds it) at `new_hostname` and `new_service`, in one edit.
+
+    cloudflared takes the first rule that matches (ingress/ingress.go FindMatchingRule), so the rule keeps its
+    place: only its two values change, its other keys and comments and the rules around it stay. Returns
+    (text, changed); changed is False when the rule already reads so. Further rules for `old_hostname` go,
+    as remove_rule removes them (the next one would otherwise start routing the old hostname).
+
+    - No rule for `old_hostname` (a rerun after the write, or removed by hand): the new rule is added as
+      add_rule adds it, just before the catch-all; a no-op when it is there already.
+    - Another rule already routes `new_hostname` to `new_service`: it stays and the old rule goes.
+    - `new_hostname` routed elsewhere, in any spelling of the same DNS name: IngressError, as add_rule.
+    - A rule below with a path that matches `new_hostname` and not the old one: norn's rule, above it,
+      would take its requests; IngressError.
+    """
+    _check_args(new_hostname, new_service)
+    cfg = _parse(config_text)
+    old = _hits(cfg.rules, old_hostname)
+    there = [i for i in _hits(cfg.rules, new_hostname) if i not in old]
+    if there or not old:
+        text, added = _add(cfg, new_hostname, new_service)  # with `there`: a no-op, or the clash
+        return (_remove(cfg, old), True) if old else (text, added)
+    _refuse_clash(cfg.rules, new_hostname, new_service, skip=old)
+    first, rule = old[0], cfg.rules[old[0]]
+    if len(old) == 1 and rule["hostname"] == new_hostname and rule.get("service") == new_service:
+        return config_text, False
+    _refuse_shadowing(cfg.rules, first, rule["hostname"], new_hostname)
     _require_block(cfg)
-    text = config_text
     dashes, end_before = _spans(cfg)
-    cuts = [_rule_lines(text, dashes[i], end_before(dashes[i + 1])) for i in hits]
-    for start, end in reversed(cuts):  # back to front, so earlier offsets stay valid
-        text = text[:start] + text[end:]
-    rules = [r for i, r in enumerate(cfg.rules) if i not in hits]
-    return _checked(text, cfg, rules), True
+    edits = _retarget(cfg, first, dashes, {"hostname": new_hostname, "service": new_service})
+    edits += [(*rule_lines(cfg.text, dashes[i], end_before(dashes[i + 1])), "") for i in old[1:]]
+    rules = [r for i, r in enumerate(cfg.rules) if i not in old[1:]]
+    rules[first] = {**rule, "hostname": new_hostname, "service": new_service}
+    return _checked(splice(cfg.text, edits), cfg, rules), True
 
 
 # --- reading -----------------------------------------------------------------
@@ -128,27 +130,27 @@ def _parse(text: str) -> _Config:
         data = None if root is None else loader.construct_document(root)
     except yaml.YAMLError as exc:
         problem = yaml_problem(exc)
-        raise IngressError(f"the cloudflared config is not valid YAML: {problem}", hint=_HINT) from exc
+        raise IngressError(f"the cloudflared config is not valid YAML: {problem}", hint=HINT) from exc
     finally:
         loader.dispose()
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        raise IngressError("the cloudflared config is not a YAML mapping", hint=_HINT)
+        raise IngressError("the cloudflared config is not a YAML mapping", hint=HINT)
     if "ingress" not in data:
-        raise IngressError("the cloudflared config has no `ingress` rules", hint=_HINT)
+        raise IngressError("the cloudflared config has no `ingress` rules", hint=HINT)
     rules = data["ingress"]
     if not isinstance(rules, list):
-        raise IngressError("`ingress` in the cloudflared config is not a list", hint=_HINT)
+        raise IngressError("`ingress` in the cloudflared config is not a list", hint=HINT)
     for n, rule in enumerate(rules, 1):
         if not isinstance(rule, dict):
-            raise IngressError(f"ingress rule {n} in the cloudflared config is not a mapping", hint=_HINT)
+            raise IngressError(f"ingress rule {n} in the cloudflared config is not a mapping", hint=HINT)
     if not rules or not _is_catch_all(rules[-1]):
         raise IngressError(
             "the last ingress rule in the cloudflared config is not a catch-all (a rule without hostname or path)",
-            hint=_HINT,
+            hint=HINT,
         )
     seqs = [v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "ingress"]
     if not seqs or not isinstance(seqs[-1], yaml.SequenceNode) or len(seqs[-1].value) != len(rules):
-        raise _unsupported()  # e.g. `ingress` coming from a merge key
+        raise unsupported()  # e.g. `ingress` coming from a merge key
     return _Config(text, data, rules, seqs[-1])
 
 
@@ -194,11 +196,11 @@ def _spans(cfg: _Config):
     dashes = [bisect_left(entries, node.start_mark.index) - 1 for node in cfg.seq.value]
     dashes = [entries[i] if i >= 0 else -1 for i in dashes]
     if dashes[0] < 0 or any(a >= b for a, b in zip(dashes, dashes[1:])):
-        raise _unsupported()  # e.g. a rule written as an alias (*anchor)
+        raise unsupported()  # e.g. a rule written as an alias (*anchor)
 
     def end_before(pos: int) -> int:
         end = tokens[bisect_left(starts, pos) - 1][1]
-        while cfg.text[end - 1] in _BLANK:  # a block scalar swallows the blank lines after it
+        while cfg.text[end - 1] in BLANK:  # a block scalar swallows the blank lines after it
             end -= 1
         return end
 
@@ -216,6 +218,91 @@ def _check_args(hostname: str, service: str) -> None:
         raise IngressError(f"not a service to route {hostname} to: {service!r}")
 
 
+def _add(cfg: _Config, hostname: str, service: str) -> tuple[str, bool]:
+    hits = _hits(cfg.rules, hostname)
+    if hits and cfg.rules[hits[0]].get("service") == service:
+        return cfg.text, False
+    _refuse_clash(cfg.rules, hostname, service)
+    _require_block(cfg)
+    text = cfg.text
+    dashes, end_before = _spans(cfg)
+    catch_all = dashes[-1]
+    line = line_start(text, catch_all)
+    pos = rule_lines(text, catch_all, end_before(catch_all))[1]  # the end of the rule above
+    if not 0 < pos <= line:
+        raise unsupported()
+    nl = "\r\n" if text[pos - 2 : pos] == "\r\n" else text[pos - 1]
+    indent = text[line:catch_all]
+    item = cfg.seq.value[-1].start_mark.index  # the catch-all's first key: "-" + gap
+    gap = item - catch_all if item > catch_all + 1 and not text[catch_all + 1 : item].strip(" ") else 2
+    rule = (
+        f"{indent}-{' ' * (gap - 1)}hostname: {scalar(hostname)}{nl}"
+        f"{indent}{' ' * gap}service: {scalar(service)}{nl}"
+    )
+    rules = [*cfg.rules[:-1], {"hostname": hostname, "service": service}, cfg.rules[-1]]
+    return _checked(text[:pos] + rule + text[pos:], cfg, rules), True
+
+
+def _remove(cfg: _Config, hits: list[int]) -> str:
+    _require_block(cfg)
+    dashes, end_before = _spans(cfg)
+    cuts = [(*rule_lines(cfg.text, dashes[i], end_before(dashes[i + 1])), "") for i in hits]
+    rules = [r for i, r in enumerate(cfg.rules) if i not in hits]
+    return _checked(splice(cfg.text, cuts), cfg, rules)
+
+
+def _retarget(cfg: _Config, i: int, dashes: list[int], values: dict[str, str]) -> list[tuple[int, int, str]]:
+    """The splices that give rule `i` these values, each written where its old value was."""
+    node = cfg.seq.value[i]
+    own = {key.value: value for key, value in node.value if isinstance(key, yaml.ScalarNode)}  # the last wins
+    nodes = [own.get(key) for key in values]
+    end = dashes[i + 1]
+    if any(n is None or not dashes[i] < n.start_mark.index < end for n in nodes) or nodes[0] is nodes[1]:
+        raise unsupported()  # a key from a merge (<<), a value from an alias (*a) defined elsewhere or shared
+    return [(*value_span(cfg.text, n), scalar(v, flow=node.flow_style, quote=n.style)) for n, v in zip(nodes, values.values())]
+
+
+def _dns_name(hostname: str) -> str:
+    """A hostname as DNS compares it: case and a trailing dot ignored (one CNAME for all spellings)."""
+    return hostname.lower().rstrip(".")
+
+
+def _refuse_clash(rules: list[dict[Any, Any]], hostname: str, service: str, skip: Collection[int] = ()) -> None:
+    """A rule for the same DNS name (as spelled anywhere) to another service is someone else's route."""
+    for i, rule in enumerate(rules[:-1]):
+        spelled, other = rule.get("hostname"), rule.get("service")
+        if i in skip or rule.get("path") or not isinstance(spelled, str) or other == service:
+            continue
+        if _dns_name(spelled) == _dns_name(hostname):
+            written = "" if spelled == hostname else f" (its rule says {spelled})"
+            raise IngressError(
+                f"{hostname} is already routed to {other} in the cloudflared config{written}",
+                hint="Remove that rule first, or pick another hostname.",
+            )
+
+
+def _matches(pattern: Any, hostname: str) -> bool:
+    """ingress/rule.go Matches and matchHost: no hostname, `*`, the name itself, or a `*.` suffix of it."""
+    if pattern is None or pattern in ("", "*"):
+        return True
+    if not isinstance(pattern, str):
+        return False
+    want, name = _dns_name(pattern), _dns_name(hostname)
+    return want == name or (want.startswith("*.") and name.endswith(want[1:]))
+
+
+def _refuse_shadowing(rules: list[dict[Any, Any]], first: int, old: str, new: str) -> None:
+    """In place, the rule must not come to hide a path rule below it that matches the new name and not the old."""
+    for n, rule in enumerate(rules[first + 1 : -1], first + 2):
+        if rule.get("path") and _matches(rule.get("hostname"), new) and not _matches(rule.get("hostname"), old):
+            raise IngressError(
+                f"rule {n} of the cloudflared config routes {rule.get('hostname')} {rule['path']} to "
+                f"{rule.get('service')}; norn's rule for {old}, renamed to {new} in its place above it, would take "
+                "those requests",
+                hint=f"Move rule {n} above the rule for {old} (cloudflared takes the first rule that matches), then retry.",
+            )
+
+
 def _require_block(cfg: _Config) -> None:
     if cfg.seq.flow_style:
         raise IngressError(
@@ -224,10 +311,6 @@ def _require_block(cfg: _Config) -> None:
         )
 
 
-def _scalar(value: str) -> str:
-    """`value` as a YAML scalar: plain when YAML allows it, else quoted by PyYAML."""
-    dumped = yaml.safe_dump({"k": value}, width=math.inf, allow_unicode=True)
-    return dumped[len("k: ") :].rstrip("\n")
 
 
 def _checked(new_text: str, cfg: _Config, rules: list[dict[Any, Any]]) -> str:
@@ -237,51 +320,7 @@ def _checked(new_text: str, cfg: _Config, rules: list[dict[Any, Any]]) -> str:
     except yaml.YAMLError:
         ok = False
     if not ok:
-        raise _unsupported()
+        raise unsupported()
     return new_text
 
 
-def _unsupported() -> IngressError:
-    return IngressError("norn cannot edit the layout of this cloudflared config's `ingress` list safely", hint=_HINT)
-
-
-# --- text helpers ------------------------------------------------------------
-
-
-def _line_start(text: str, pos: int) -> int:
-    """Start of the line holding a `-` indicator; only spaces may precede it."""
-    start = pos
-    while start and text[start - 1] == " ":
-        start -= 1
-    if start and text[start - 1] not in _BREAKS:
-        raise _unsupported()  # e.g. `- - x`: the rule shares its line with something
-    return start
-
-
-def _next_line(text: str, pos: int) -> int:
-    """Start of the line after the one holding `pos`."""
-    m = _BREAK.search(text, pos)
-    return m.end() if m else len(text)
-
-
-def _rule_lines(text: str, dash: int, content_end: int) -> tuple[int, int]:
-    """The lines of the rule whose `-` is at `dash` and whose last token ends at `content_end`.
-
-    They run to the end of that token's line, plus the comment lines after it indented
-    deeper than the `-` (commented-out keys of that rule); a comment level with the `-`
-    introduces the next rule and stays.
-    """
-    start = _line_start(text, dash)
-    return start, _skip_own_comments(text, _next_line(text, content_end), dash - start)
-
-
-def _skip_own_comments(text: str, pos: int, column: int) -> int:
-    """Step past comment lines indented deeper than the list: they belong to the rule above."""
-    while pos < len(text):
-        end = _next_line(text, pos)
-        line = text[pos:end]
-        body = line.lstrip(" ")
-        if not body.startswith("#") or len(line) - len(body) <= column:
-            break
-        pos = end
-    return pos
