@@ -18,6 +18,7 @@ from tests.kubeapi.kinds.namespaces import default_namespace
 from tests.kubeapi.kinds.secrets import default_secret
 from tests.kubeapi.kinds.services import default_service
 from tests.kubeapi.resources import Resource
+from tests.kubeapi.update import kind_update_causes, meta_update_causes
 
 Mutator = Callable[[str, dict], None]  # (kind, object)
 
@@ -30,6 +31,8 @@ def admit(
         mutate(resource.kind, obj)
     check_decodable(resource, obj)
     canonical_quantities(resource, obj)
+    if resource.kind == "Service":
+        default_service(obj, old, allocate_ip)  # PrepareForUpdate runs before validation
     causes = (
         name_causes(resource, obj["metadata"]["name"])
         + cronjob_name_causes(resource, obj, creating=old is None)
@@ -39,13 +42,14 @@ def admit(
         + restart_policy_causes(resource, obj)
         + spec_causes(resource, obj)
     )
+    if old is not None:  # rest.BeforeUpdate: validateCommonFields, then the kind's ValidateXUpdate
+        meta = meta_update_causes(obj, old)
+        causes = meta + causes + meta + kind_update_causes(resource, obj, old)
     if causes:
         raise invalid(resource, obj["metadata"]["name"], causes)
     if resource.kind == "Namespace" and old is None:
         default_namespace(obj)
-    if resource.kind == "Service":
-        default_service(obj, old, allocate_ip)
-    elif resource.kind == "Secret":
+    if resource.kind == "Secret":
         default_secret(obj)
     elif resource.kind == "Deployment":
         default_deployment(obj)
