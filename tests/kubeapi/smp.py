@@ -41,9 +41,11 @@ def strategic_merge_patch(target: dict, patch: dict, kind: str) -> dict:
 
 def _decoded(value: Any) -> Any:
     """What FromUnstructured and the encoder leave: directive keys are no field of any type (dropped, the default
-    fieldValidation being Warn), and a null is an unset field."""
+    fieldValidation being Warn), a null is an unset field, and an empty list is omitted (``omitempty`` on every
+    list field but ``containers``)."""
     if isinstance(value, dict):
-        return {k: _decoded(v) for k, v in value.items() if v is not None and not _is_directive(k)}
+        return {k: _decoded(v) for k, v in value.items()
+                if v is not None and not _is_directive(k) and (v != [] or k == "containers")}
     if isinstance(value, list):
         return [_decoded(v) for v in value]
     return value
