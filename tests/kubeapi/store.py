@@ -19,7 +19,7 @@ from tests.kubeapi.objects import now, typed, without_type
 from tests.kubeapi.patches import PATCHERS, PatchError
 from tests.kubeapi.resources import BY_KIND, NAMESPACES, Resource, resource_for
 from tests.kubeapi.selectors import Matcher
-from tests.kubeapi.update import bumps_generation
+from tests.kubeapi.update import bumps_generation, meta_update_causes
 
 Key = tuple[str, str, str, str, str]  # group, version, plural, namespace ("" if cluster-scoped), name
 
@@ -233,6 +233,8 @@ class Store:
             updated["metadata"].pop(key, None)
         updated["metadata"].update({k: old[k] for k in system if k in old})
         updated["metadata"]["uid"] = meta.get("uid") or old["uid"]  # BeforeUpdate: the old uid when none is given
+        if subresource == "status" and (causes := meta_update_causes(updated, stored)):
+            raise invalid(resource, name, causes + causes)  # the status strategies validate metadata too
         if subresource != "status":
             self._admit(resource, updated, stored)
             if resource.kind == "PersistentVolumeClaim":

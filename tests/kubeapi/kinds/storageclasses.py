@@ -54,13 +54,13 @@ def set_default_class(claim: dict, classes: list[dict]) -> None:
 
 def bind(claim: dict, classes: list[dict]) -> None:
     """Play the provisioner and the PV controller at once: a claim of an existing class that binds immediately
-    gets a volume of the size it asked and is Bound; any other stays Pending (no volume will come)."""
+    gets a volume of the size it asked and is Bound; any other stays Pending (no volume will come). No
+    PersistentVolume is served, so spec.volumeName stays unset (the resize admission does not read it)."""
     found = next((c for c in classes if c["metadata"]["name"] == claim_class(claim)), None)
     if found is None or found.get("volumeBindingMode") == "WaitForFirstConsumer":
         claim["status"] = {"phase": "Pending"}
         return
     spec = claim["spec"]
-    spec.setdefault("volumeName", f"pvc-{claim['metadata']['uid']}")
     size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
     claim["status"] = {"phase": "Bound", "accessModes": list(spec.get("accessModes") or []),
                        "capacity": {"storage": size} if size else {}}
