@@ -242,7 +242,7 @@ def test_a_claim_gets_the_default_class_and_is_bound(api, core):  # noqa: F811
     """plugin/pkg/admission/storage/storageclass/setdefault: no storageClassName, the default class's; the
     provisioner and binder play at once; storage.k8s.io/v1 StorageClasses are served and listed."""
     created = core.create_namespaced_persistent_volume_claim(NS, claim())
-    assert created.spec.storage_class_name == "standard"
+    assert (created.spec.storage_class_name, created.spec.volume_mode) == ("standard", "Filesystem")  # + its default
     assert (created.status.phase, created.status.capacity) == ("Bound", {"storage": "1Gi"})
     classes = client.StorageV1Api(api).list_storage_class().items
     assert [(c.metadata.name, c.allow_volume_expansion) for c in classes] == [("standard", True)]

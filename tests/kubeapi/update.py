@@ -72,7 +72,8 @@ def _service_causes(spec: dict, old_spec: dict) -> list[Cause]:
 def claim_update_causes(new: dict, old: dict) -> list[Cause]:
     """pkg/apis/core/validation ValidatePersistentVolumeClaimUpdate: the spec is immutable, but for the volumeName
     the binder sets once, a class given to a claim that had none, and resources.requests.storage of a Bound
-    claim; the request may not shrink (RecoverVolumeExpansionFailure off, as in 1.31)."""
+    claim; the request may not shrink (RecoverVolumeExpansionFailure off, as in 1.31); volumeAttributesClassName
+    is left to its own rule (the VolumeAttributesClass gate off in 1.31: no change at all)."""
     spec, old_spec = dict(new.get("spec") or {}), dict(old.get("spec") or {})
     if not old_spec.get("volumeName"):
         old_spec["volumeName"] = spec.get("volumeName")
@@ -81,7 +82,8 @@ def claim_update_causes(new: dict, old: dict) -> list[Cause]:
     new_size, old_size = _storage(spec), _storage(old_spec)
     if (new.get("status") or {}).get("phase") == "Bound":
         spec = _with_storage(spec, old_size)
-    causes = []
+    causes, vac_changed = [], spec.get("volumeAttributesClassName") != old_spec.get("volumeAttributesClassName")
+    spec["volumeAttributesClassName"] = old_spec.get("volumeAttributesClassName")
     if _without_none(spec) != _without_none(old_spec):
         detail = ("Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName "
                   f"for bound claims\n{_spec_diff(old_spec, spec)}")
@@ -89,6 +91,11 @@ def claim_update_causes(new: dict, old: dict) -> list[Cause]:
     if new_size is not None and old_size is not None and parse(new_size)[0] < parse(old_size)[0]:
         causes.append(("spec.resources.requests.storage", "FieldValueForbidden",
                        "Forbidden: field can not be less than previous value"))
+    if spec.get("volumeMode") != old_spec.get("volumeMode"):  # the real path has no "spec."
+        causes.append(("volumeMode", "FieldValueInvalid", f"Invalid value: {_value(spec.get('volumeMode'))}: {IMMUTABLE}"))
+    if vac_changed:
+        causes.append(("spec.volumeAttributesClassName", "FieldValueForbidden",
+                       "Forbidden: update is forbidden when the VolumeAttributesClass feature gate is disabled"))
     return causes
 
 

@@ -13,6 +13,7 @@ from tests.kubeapi.admission.labels import all_label_causes
 from tests.kubeapi.admission.names import cronjob_name_causes, name_causes
 from tests.kubeapi.admission.specs import host_path_causes, port_causes, restart_policy_causes, spec_causes
 from tests.kubeapi.errors import invalid
+from tests.kubeapi.kinds.claims import default_claim
 from tests.kubeapi.kinds.deployments import default_deployment
 from tests.kubeapi.kinds.namespaces import default_namespace
 from tests.kubeapi.kinds.secrets import default_secret
@@ -33,6 +34,8 @@ def admit(
     canonical_quantities(resource, obj)
     if resource.kind == "Service":
         default_service(obj, old, allocate_ip)  # PrepareForUpdate runs before validation
+    elif resource.kind == "PersistentVolumeClaim":
+        default_claim(obj)
     causes = (
         name_causes(resource, obj["metadata"]["name"])
         + cronjob_name_causes(resource, obj, creating=old is None)
