@@ -271,6 +271,9 @@ def test_growing_needs_a_bound_claim_whose_class_allows_expansion(api, core):  #
     an unbound claim's request is part of its immutable spec (validation's 422 comes first)."""
     core.create_namespaced_persistent_volume_claim(NS, claim())
     status, sc, _ = raw(api, "GET", CLASS)
+    status, answer, _ = raw(api, "PUT", CLASS, body={**sc, "provisioner": "other.io/x"}, content_type="application/json")
+    assert (status, answer["message"]) == (  # ValidateStorageClassUpdate
+        422, 'StorageClass.storage.k8s.io "standard" is invalid: provisioner: Forbidden: updates to provisioner are forbidden.')
     assert raw(api, "PUT", CLASS, body={**sc, "allowVolumeExpansion": False}, content_type="application/json")[0] == 200
     status, answer, _ = patch(api, PVC, {"spec": {"resources": {"requests": {"storage": "2Gi"}}}})
     assert status == 403

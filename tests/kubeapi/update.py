@@ -49,7 +49,21 @@ def kind_update_causes(resource: Resource, new: dict, old: dict) -> list[Cause]:
         return _service_causes(spec, old_spec)
     if resource.kind == "PersistentVolumeClaim":
         return claim_update_causes(new, old)
+    if resource.kind == "StorageClass":
+        return _class_causes(new, old)
     return []
+
+
+def _class_causes(new: dict, old: dict) -> list[Cause]:
+    """pkg/apis/storage/validation ValidateStorageClassUpdate: parameters, provisioner and reclaimPolicy (default
+    Delete) are forbidden to change, volumeBindingMode (default Immediate) immutable; allowVolumeExpansion may."""
+    causes = [(key, "FieldValueForbidden", f"Forbidden: updates to {key} are forbidden.")
+              for key, default in (("parameters", {}), ("provisioner", ""), ("reclaimPolicy", "Delete"))
+              if (new.get(key) or default) != (old.get(key) or default)]
+    mode, old_mode = new.get("volumeBindingMode") or "Immediate", old.get("volumeBindingMode") or "Immediate"
+    if mode != old_mode:
+        causes.append(("volumeBindingMode", "FieldValueInvalid", f"Invalid value: {_value(mode)}: {IMMUTABLE}"))
+    return causes
 
 
 def _service_causes(spec: dict, old_spec: dict) -> list[Cause]:
