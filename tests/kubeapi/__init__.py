@@ -56,7 +56,9 @@ is, but for a Bound claim's storage request, which may not shrink. StorageClasse
 (``storage.k8s.io/v1``, a default ``standard`` that allows expansion) are served;
 a new claim gets the default class and is Bound at once; growing it passes the
 PersistentVolumeClaimResize admission (403 unless its class allows expansion)
-and its capacity follows (``kinds/storageclasses.py``).
+and its capacity follows (``kinds/storageclasses.py``; a test makes the class
+refuse with ``kubeapi.seed(storage_class("standard", default=True, expandable=False))``
+or a PUT).
 
 Not supported: watch (400), paging, YAML or protobuf bodies, graceful
 deletion of pods, and the namespace controller (a terminating namespace stays
@@ -80,6 +82,7 @@ from tests.kubeapi.server import (
     KubeAPI,
     RequestRecord,
     seed_cloudflared,
+    storage_class,
 )
 
-__all__ = ["DEFAULT_CLOUDFLARED_CONFIG", "Fault", "KubeAPI", "RequestRecord", "seed_cloudflared"]
+__all__ = ["DEFAULT_CLOUDFLARED_CONFIG", "Fault", "KubeAPI", "RequestRecord", "seed_cloudflared", "storage_class"]
