@@ -213,6 +213,8 @@ def _element_kind(*lists: list) -> type:
         raise ApiError(422, GENERIC_422, details={})
     if len(kinds) > 1:
         raise internal(f"list element types are not identical: {go(list(lists))}")
+    if not kinds:
+        raise internal("no elements in any of the given slices")
     return kinds.pop()
 
 
