@@ -10,7 +10,6 @@ import pytest
 from kubernetes import client
 
 from tests.harness.test_kubeapi import NS, api, apps, core, deployment, raw, service  # noqa: F401 (fixtures)
-from tests.kubeapi import KubeAPI
 
 SMP = "application/strategic-merge-patch+json"
 DEPLOY = f"/apis/apps/v1/namespaces/{NS}/deployments/web"

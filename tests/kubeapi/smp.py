@@ -33,6 +33,7 @@ RETAIN_KEYS = "$retainKeys"
 SET_ORDER = "$setElementOrder"
 DELETE_PRIMITIVE = "$deleteFromPrimitiveList"
 
+
 def strategic_merge_patch(target: dict, patch: dict, kind: str) -> dict:
     """The object ``patch`` makes of ``target`` (neither is changed), as the typed round trip leaves it."""
     merged = _merge_map(copy.deepcopy(target), copy.deepcopy(patch), root(kind))
@@ -99,8 +100,8 @@ def _map_directive(patch: dict) -> dict:
 
 
 def _extract_key(key: str, prefix: str) -> str:
-    head, _, rest = key.partition("/")
-    if head != prefix or not _:
+    head, slash, rest = key.partition("/")
+    if head != prefix or not slash:
         raise ApiError(400, BAD_PRIMITIVE_LIST if prefix == DELETE_PRIMITIVE else BAD_SET_ORDER)
     return rest
 
