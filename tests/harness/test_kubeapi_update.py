@@ -127,6 +127,12 @@ def test_set_element_order_retain_keys_and_delete_from_primitive_list(kubeapi, a
     order = [{"name": "a"}, {"name": "web"}, {"name": "b"}]
     _, obj, _ = patch(api, DEPLOY, pod_spec({"$setElementOrder/containers": order, "containers": [{"name": "a", "image": "z"}]}))
     assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["a", "web", "b"]
+    # The order of a list merged with deletes and additions is the one Go's in-place slice edits leave behind
+    # (the "add map and delete map from merging list" case of strategicpatch's patch_test.go): web keeps its place.
+    order = [{"name": "a"}, {"name": "c"}]
+    body = pod_spec({"$setElementOrder/containers": order, "containers": [{"name": "c", "image": "x"}, {"name": "b", "$patch": "delete"}]})
+    _, obj, _ = patch(api, DEPLOY, body)
+    assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["a", "web", "c"]
 
     patch(api, DEPLOY, pod_spec({"volumes": [{"name": "v", "hostPath": {"path": "/srv"}}]}))
     _, obj, _ = patch(api, DEPLOY, pod_spec({"volumes": [{"name": "v", "$retainKeys": ["name", "emptyDir"], "emptyDir": {}}]}))
