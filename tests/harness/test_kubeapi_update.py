@@ -205,6 +205,11 @@ def test_generation_resource_version_and_identity_across_updates(kubeapi, api, a
     cron = f"/apis/batch/v1/namespaces/{NS}/cronjobs/nightly"
     assert patch(api, cron, {"metadata": {"annotations": {"note": "x"}}})[1]["metadata"]["generation"] == 1
     assert patch(api, cron, {"spec": {"schedule": "0 4 * * *"}})[1]["metadata"]["generation"] == 2
+    # batch/v1 CronJobSpec.jobTemplate -> JobSpec.template -> PodSpec: the same merge keys down there.
+    env = {"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "env": [{"name": "A", "value": "1"}]}]}}}}}}
+    _, obj, _ = patch(api, cron, env)
+    assert obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"] == [
+        {"name": "c", "image": "x", "env": [{"name": "A", "value": "1"}]}]
 
 
 def test_dry_run_patch_answers_the_would_be_object_and_stores_nothing(kubeapi, api, apps, web):  # noqa: F811
