@@ -257,8 +257,11 @@ def test_strategic_merge_patch_merges_containers_env_and_ports_by_key(apps):
 
     assert [c.name for c in containers] == ["web", "sidecar"]
     assert containers[0].image == "nginx:1.28"
-    assert [e.name for e in containers[0].env] == ["A", "B"]
-    assert [p.container_port for p in containers[0].ports] == [80, 443]
+    # Without $setElementOrder, a new item comes before the live ones: apimachinery strategicpatch/patch.go
+    # mergeSortedSlice takes the patch's item first unless both are in the live list (kustomize, which used it
+    # before v3.8, prepended too: kubernetes-sigs/kustomize#2907).
+    assert [e.name for e in containers[0].env] == ["B", "A"]
+    assert [p.container_port for p in containers[0].ports] == [443, 80]
 
     delete = {"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "$patch": "delete"}]}}}}
     containers = apps.patch_namespaced_deployment("web", NS, delete).spec.template.spec.containers

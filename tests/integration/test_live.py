@@ -40,7 +40,7 @@ def test_a_fresh_forge_is_live_and_has_no_drift(forged, cluster):
     assert data["live"] == {
         "Infraspec": "unchanged since the forge",
         "Deployment": "web: 2/2 ready, rolled out; Available=True (MinimumReplicasAvailable), Progressing=True (NewReplicaSetAvailable)",
-        "PersistentVolumeClaim": "web-data: no phase reported",
+        "PersistentVolumeClaim": "web-data: Bound",  # the stand-in binds a claim of the default class at once
         "Service": "web-svc: 2 endpoints (1 not ready)",
         "Ingress rule": "web.example.com → http://web-svc.default.svc.cluster.local:80: present",
         "DNS record": "web.example.com: not checked (set CLOUDFLARE_API_TOKEN to check it)",

@@ -41,11 +41,24 @@ It answers the way kube-apiserver does for the calls norn makes, so the real
 
 Patches, by Content-Type: ``application/merge-patch+json`` (RFC 7386);
 ``application/json-patch+json`` (RFC 6902: add, remove, replace, test, move,
-copy); ``application/strategic-merge-patch+json``: maps merge and null
-deletes; the lists in ``MERGE_KEYS`` merge item by item on their key and honour
-``{"$patch": "delete"}`` items; a map with ``"$patch": "replace"`` replaces;
-``$setElementOrder/...`` and ``$retainKeys`` are ignored; other lists are
-replaced. Anything else, server-side apply included, is a 415.
+copy); ``application/strategic-merge-patch+json`` as apimachinery's
+strategicpatch applies it (``smp.py``): the merge keys and strategies of the
+real structs by path (``smp_schema.py``), ``$patch`` (delete, replace),
+``$retainKeys``, ``$setElementOrder``, ``$deleteFromPrimitiveList``, null
+deletes, the real order of merged lists, and the real answers to what it
+refuses (``smp_errors.py``). Anything else, server-side apply included, is a 415.
+
+Updates (``update.py``) follow BeforeUpdate and the kinds' ValidateXUpdate: a
+PATCH carrying another ``metadata.uid`` is a 422 (immutable), a PUT's uid a 409
+precondition; no finalizer may be added to an object being deleted; a
+Deployment's selector and a Service's clusterIPs are immutable; a claim's spec
+is, but for a Bound claim's storage request, which may not shrink. StorageClasses
+(``storage.k8s.io/v1``, a default ``standard`` that allows expansion) are served;
+a new claim gets the default class and is Bound at once; growing it passes the
+PersistentVolumeClaimResize admission (403 unless its class allows expansion)
+and its capacity follows (``kinds/storageclasses.py``; a test makes the class
+refuse with ``kubeapi.seed(storage_class("standard", default=True, expandable=False))``
+or a PUT).
 
 Not supported: watch (400), paging, YAML or protobuf bodies, graceful
 deletion of pods, and the namespace controller (a terminating namespace stays
@@ -59,7 +72,7 @@ latency, bearer-token checking and direct access to the stored objects
 Where each part lives: ``server.py`` (``KubeAPI``, the facade tests use), ``routing.py`` (paths, discovery,
 request -> store call), ``store.py`` (objects, versions, finalizers), ``admission/`` (decoding, names, labels,
 specs), ``kinds/`` (each kind's defaults and controller stand-ins), ``patches.py``, ``selectors.py``,
-``errors.py`` (Status answers), ``faults.py``, ``cloudflared.py`` (the operator's objects); the HTTP scaffolding
+``update.py`` (what an update may change), ``smp*.py``, ``errors.py`` (Status answers), ``faults.py``, ``cloudflared.py`` (the operator's objects); the HTTP scaffolding
 shared with the Cloudflare stand-in is ``tests/standin_http``.
 """
 
@@ -69,6 +82,7 @@ from tests.kubeapi.server import (
     KubeAPI,
     RequestRecord,
     seed_cloudflared,
+    storage_class,
 )
 
-__all__ = ["DEFAULT_CLOUDFLARED_CONFIG", "Fault", "KubeAPI", "RequestRecord", "seed_cloudflared"]
+__all__ = ["DEFAULT_CLOUDFLARED_CONFIG", "Fault", "KubeAPI", "RequestRecord", "seed_cloudflared", "storage_class"]

@@ -83,7 +83,7 @@ def invalid(
 
     ``by_resource``: named by resource rather than kind (``leases.coordination.k8s.io``), as store.Update does.
     """
-    texts = [f"{field_}: {detail}" for field_, _, detail in causes]
+    texts = list(dict.fromkeys(f"{field_}: {detail}" for field_, _, detail in causes))  # ToAggregate dedupes
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     details = status_details(resource, name, kind=resource.plural if by_resource else resource.kind)
     details["causes"] = [{"reason": r, "message": d, "field": f} for f, r, d in causes]

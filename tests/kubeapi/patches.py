@@ -1,4 +1,4 @@
-"""Patches, by Content-Type: JSON merge patch (RFC 7386), strategic merge patch, JSON patch (RFC 6902)."""
+"""Patches, by Content-Type: JSON merge patch (RFC 7386), strategic merge patch (``smp.py``), JSON patch (RFC 6902)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.kubeapi.errors import ApiError
-
-# Strategic merge patch: list field -> the item keys it merges on, first present wins.
-MERGE_KEYS = {
-    "containers": ("name",),
-    "initContainers": ("name",),
-    "ephemeralContainers": ("name",),
-    "volumes": ("name",),
-    "env": ("name",),
-    "imagePullSecrets": ("name",),
-    "volumeMounts": ("mountPath",),
-    "ports": ("containerPort", "port"),  # container ports, Service ports
-}
+from tests.kubeapi.smp import strategic_merge_patch
 
 
 class PatchError(ValueError):
@@ -36,47 +25,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
-
-
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """Kubernetes strategic merge patch, for the subset described in the module docstring."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    if patch.get("$patch") == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if key.startswith("$setElementOrder/") or key in ("$retainKeys", "$patch"):
-            continue
-        if value is None or (isinstance(value, dict) and value.get("$patch") == "delete"):
-            result.pop(key, None)
-        elif key in MERGE_KEYS and isinstance(value, list) and isinstance(result.get(key), list):
-            result[key] = _merge_list(result[key], value, MERGE_KEYS[key])
-        else:
-            result[key] = strategic_merge_patch(result.get(key), value)
-    return result
-
-
-def _merge_list(current: list, patch: list, candidates: tuple[str, ...]) -> list:
-    """Merge ``patch`` items into ``current`` by merge key; unmatched items are appended."""
-    if not all(isinstance(item, dict) for item in patch):
-        return copy.deepcopy(patch)
-    key = next((k for k in candidates if any(k in item for item in patch)), None)
-    if key is None:
-        return copy.deepcopy(patch)
-    merged = copy.deepcopy(current)
-    for item in patch:
-        index = next(
-            (n for n, old in enumerate(merged) if isinstance(old, dict) and old.get(key) == item.get(key)), None
-        )
-        if item.get("$patch") == "delete":
-            if index is not None:
-                del merged[index]
-        elif index is None:
-            merged.append(strategic_merge_patch({}, item))
-        else:
-            merged[index] = strategic_merge_patch(merged[index], item)
-    return merged
 
 
 def _pointer(path: Any) -> list[str]:
@@ -172,9 +120,10 @@ def json_patch(doc: Any, operations: Any) -> Any:
     return doc
 
 
-PATCHERS: dict[str, Callable[[Any, Any], Any]] = {
-    "application/merge-patch+json": merge_patch,
+# Content-Type -> (stored object, patch, kind) -> the patched object.
+PATCHERS: dict[str, Callable[[Any, Any, str], Any]] = {
+    "application/merge-patch+json": lambda target, patch, _kind: merge_patch(target, patch),
     "application/strategic-merge-patch+json": strategic_merge_patch,
-    "application/json-patch+json": json_patch,
+    "application/json-patch+json": lambda target, patch, _kind: json_patch(target, patch),
 }
 

@@ -47,6 +47,7 @@ RESOURCES = (
     Resource("apps", "v1", "deployments", "Deployment", generation=True, status=True),
     Resource("batch", "v1", "cronjobs", "CronJob", generation=True, status=True),
     Resource("batch", "v1", "jobs", "Job", generation=True, status=True),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", namespaced=False),
     # pkg/registry/coordination/lease/strategy.go: AllowUnconditionalUpdate false, AllowCreateOnUpdate true.
     Resource("coordination.k8s.io", "v1", "leases", "Lease", unconditional_update=False, create_on_update=True),
 )

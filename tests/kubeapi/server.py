@@ -17,6 +17,7 @@ from tests.kubeapi.cloudflared import DEFAULT_CLOUDFLARED_CONFIG, seed_cloudflar
 from tests.kubeapi.errors import ApiError, error_answer
 from tests.kubeapi.faults import Fault
 from tests.kubeapi.kinds.namespaces import namespace_object
+from tests.kubeapi.kinds.storageclasses import storage_class
 from tests.kubeapi.objects import now
 from tests.kubeapi.resources import NAMESPACES, RESOURCES, Resource, resource_for
 from tests.kubeapi.routing import route
@@ -35,6 +36,7 @@ __all__ = [
     "Resource",
     "resource_for",
     "seed_cloudflared",
+    "storage_class",
 ]
 
 KUBECONFIG_TEMPLATE = """\

@@ -14,10 +14,12 @@ from tests.kubeapi.errors import ApiError, already_exists, conflict, invalid, no
 from tests.kubeapi.kinds.claims import CLAIM_USERS, PVC_PROTECTION, protect, releasable
 from tests.kubeapi.kinds.deployments import rolled_out
 from tests.kubeapi.kinds.namespaces import SEEDED_NAMESPACES, check_namespace, namespace_object
+from tests.kubeapi.kinds.storageclasses import bind, check_resize, follow_resize, set_default_class, storage_class
 from tests.kubeapi.objects import now, typed, without_type
 from tests.kubeapi.patches import PATCHERS, PatchError
 from tests.kubeapi.resources import BY_KIND, NAMESPACES, Resource, resource_for
 from tests.kubeapi.selectors import Matcher
+from tests.kubeapi.update import bumps_generation, meta_update_causes
 
 Key = tuple[str, str, str, str, str]  # group, version, plural, namespace ("" if cluster-scoped), name
 
@@ -34,6 +36,7 @@ class Store:
         self.mutators: list[Mutator] = []  # (kind, object): like mutating webhooks
         for name in SEEDED_NAMESPACES:
             self.seed(namespace_object(name))
+        self.seed(storage_class("standard", default=True))
 
     @staticmethod
     def key(resource: Resource, namespace: str | None, name: str) -> Key:
@@ -108,6 +111,7 @@ class Store:
                 obj.pop("status", None)
             if resource.kind == "PersistentVolumeClaim":
                 protect(meta)
+                set_default_class(obj, self._classes())
             for system in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 meta.pop(system, None)  # rest.FillObjectMetaSystemFields / BeforeCreate clear them
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=now())
@@ -164,6 +168,12 @@ class Store:
         with self._lock:
             stored = self._stored(resource, namespace, name)
             candidate = typed(resource, body)
+            uid = candidate["metadata"].get("uid")
+            if uid and uid != stored["metadata"]["uid"]:
+                # rest.defaultUpdatedObjectInfo.Preconditions: a PUT's uid is a storage precondition (409); a
+                # PATCH has none, and a changed uid fails validation instead (update.meta_update_causes).
+                why = f"Precondition failed: UID in precondition: {uid}, UID in object meta: {stored['metadata']['uid']}"
+                raise conflict(resource, name, why)
             if not candidate["metadata"].get("resourceVersion") and not resource.unconditional_update:
                 # store.go (Update): without AllowUnconditionalUpdate a PUT must name the version it replaces.
                 detail = "Invalid value: 0x0: must be specified for an update"
@@ -187,7 +197,7 @@ class Store:
         with self._lock:
             stored = self._stored(resource, namespace, name)
             try:
-                patched = patcher(copy.deepcopy(stored), patch)
+                patched = patcher(copy.deepcopy(stored), patch, resource.kind)
             except PatchError as exc:
                 raise ApiError(422, str(exc)) from None
             if not isinstance(patched, dict):
@@ -208,12 +218,6 @@ class Store:
             raise ApiError(400, "the namespace of the provided object does not match the namespace sent on the request")
         if meta.get("resourceVersion") and meta["resourceVersion"] != old["resourceVersion"]:
             raise conflict(resource, name)
-        if meta.get("uid") and meta["uid"] != old["uid"]:
-            raise conflict(
-                resource,
-                name,
-                f"Precondition failed: UID in precondition: {meta['uid']}, UID in object meta: {old['uid']}",
-            )
         if subresource == "status":
             updated = copy.deepcopy(stored)
             updated["status"] = candidate.get("status") or {}
@@ -223,14 +227,19 @@ class Store:
                 updated.pop("status", None)
                 if "status" in stored:
                     updated["status"] = copy.deepcopy(stored["status"])
-        system = ("name", "namespace", "uid", "creationTimestamp", "generation", "resourceVersion",
+        system = ("name", "namespace", "creationTimestamp", "generation", "resourceVersion",
                   "deletionTimestamp", "deletionGracePeriodSeconds")
         for key in system:
             updated["metadata"].pop(key, None)
         updated["metadata"].update({k: old[k] for k in system if k in old})
+        updated["metadata"]["uid"] = meta.get("uid") or old["uid"]  # BeforeUpdate: the old uid when none is given
+        if subresource == "status" and (causes := meta_update_causes(updated, stored)):
+            raise invalid(resource, name, causes + causes)  # the status strategies validate metadata too
         if subresource != "status":
             self._admit(resource, updated, stored)
-        if resource.generation and updated.get("spec") != stored.get("spec"):
+            if resource.kind == "PersistentVolumeClaim":
+                check_resize(resource, updated, stored, self._classes())  # validating admission, after validation
+        if bumps_generation(resource, updated, stored):
             updated["metadata"]["generation"] = old.get("generation", 1) + 1
         if subresource != "status":
             self._reconcile(resource, updated, stored)
@@ -251,10 +260,17 @@ class Store:
     def _admit(self, resource: Resource, obj: dict, old: dict | None) -> None:
         admit(resource, obj, old, self.mutators, self._allocate_ip)
 
+    def _classes(self) -> list[dict]:
+        return self.all(resource_for("storageclasses", "storage.k8s.io"))
+
     def _reconcile(self, resource: Resource, obj: dict, old: dict | None) -> None:
-        """Do at once what a controller would do soon: roll Deployments out."""
+        """Do at once what a controller would do soon: roll Deployments out, bind and grow claims."""
         if resource.kind == "Deployment" and self.auto_rollout:
             obj["status"] = rolled_out(obj, (old or {}).get("status"))
+        if resource.kind == "PersistentVolumeClaim" and old is None:
+            bind(obj, self._classes())
+        elif resource.kind == "PersistentVolumeClaim":
+            follow_resize(obj)
 
     def delete(self, resource: Resource, namespace: str | None, name: str, options: Any, dry_run: bool = False) -> dict:
         preconditions = (options.get("preconditions") if isinstance(options, dict) else None) or {}

@@ -18,7 +18,7 @@ def spec_causes(resource: Resource, obj: dict) -> list[tuple[str, str, str]]:
         if not spec.get("selector"):
             return [("spec.selector", "FieldValueRequired", required)]
         if wanted and any(labels.get(k) != v for k, v in wanted.items()):
-            detail = f"Invalid value: {json.dumps(labels)}: `selector` does not match template `labels`"
+            detail = f"Invalid value: {json.dumps(labels, separators=(',', ':'))}: `selector` does not match template `labels`"
             return [("spec.template.metadata.labels", "FieldValueInvalid", detail)]
     headless = spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None"
     if resource.kind == "Service" and not headless and not spec.get("ports"):

@@ -1,4 +1,4 @@
-"""PersistentVolumeClaims: the pvc-protection finalizer, and who mounts a claim."""
+"""PersistentVolumeClaims: their defaults, the pvc-protection finalizer, and who mounts a claim."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ from tests.kubeapi.objects import POD_SPECS, dig
 
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 CLAIM_USERS = (("pods", ""), ("deployments", "apps"), ("jobs", "batch"))  # (plural, group) whose pods mount claims
+
+
+def default_claim(obj: dict) -> None:
+    """pkg/apis/core/v1 defaults.go SetDefaults_PersistentVolumeClaimSpec: volumeMode Filesystem. Defaulting runs
+    on every decode, a patched object's included (handlers/patch.go applyPatchToObject)."""
+    obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
 
 
 def protect(meta: dict) -> None:
