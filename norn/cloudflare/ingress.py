@@ -3,7 +3,9 @@
 The operator owns the cloudflared ConfigMap, so its comments, key order, quoting,
 blank lines and line endings must survive norn's edits. The YAML is therefore never
 re-dumped: it is parsed only to *locate* things (``yaml.compose`` node marks and the
-scanner's tokens), and an edit splices whole lines into or out of the original text.
+scanner's tokens), and an edit splices whole lines into or out of the original text,
+or (replace_rule) a rule's values where they are written. The text helpers are in
+ingress_edit.py.
 Every edit is parsed again and compared with the intended result before it is
 returned, so a layout misjudged here fails loudly instead of breaking the tunnel.
 

@@ -263,7 +263,7 @@ def test_what_cloudflared_accepts_it_still_accepts_after_the_replace(text):
     assert problems(new) == []
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs(), st.data(), HOSTNAMES, SERVICES)
 def test_property_only_the_rule_s_values_change(config, data, hostname, service):
     text, pieces, rules = config
