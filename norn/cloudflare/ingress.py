@@ -3,7 +3,9 @@
 The operator owns the cloudflared ConfigMap, so its comments, key order, quoting,
 blank lines and line endings must survive norn's edits. The YAML is therefore never
 re-dumped: it is parsed only to *locate* things (``yaml.compose`` node marks and the
-scanner's tokens), and an edit splices whole lines into or out of the original text.
+scanner's tokens), and an edit splices whole lines into or out of the original text,
+or (replace_rule) a rule's values where they are written. The text helpers are in
+ingress_edit.py.
 Every edit is parsed again and compared with the intended result before it is
 returned, so a layout misjudged here fails loudly instead of breaking the tunnel.
 
@@ -259,7 +261,10 @@ def _retarget(cfg: _Config, i: int, dashes: list[int], values: dict[str, str]) -
     end = dashes[i + 1]
     if any(n is None or not dashes[i] < n.start_mark.index < end for n in nodes) or nodes[0] is nodes[1]:
         raise unsupported()  # a key from a merge (<<), a value from an alias (*a) defined elsewhere or shared
-    return [(*value_span(cfg.text, n), scalar(v, flow=node.flow_style, quote=n.style)) for n, v in zip(nodes, values.values())]
+    return [
+        (*value_span(cfg.text, n), scalar(v, flow=node.flow_style, quote=n.style))
+        for n, v in zip(nodes, values.values())
+    ]
 
 
 def _dns_name(hostname: str) -> str:
@@ -282,7 +287,11 @@ def _refuse_clash(rules: list[dict[Any, Any]], hostname: str, service: str, skip
 
 
 def _matches(pattern: Any, hostname: str) -> bool:
-    """ingress/rule.go Matches and matchHost: no hostname, `*`, the name itself, or a `*.` suffix of it."""
+    """ingress/rule.go Matches and matchHost: no hostname, `*`, the name itself, or a `*.` suffix of it.
+
+    cloudflared compares the strings as written; case and a trailing dot are ignored here too, so that a
+    request the edge spells otherwise is counted as matched (norn refuses rather than guesses).
+    """
     if pattern is None or pattern in ("", "*"):
         return True
     if not isinstance(pattern, str):
@@ -299,7 +308,8 @@ def _refuse_shadowing(rules: list[dict[Any, Any]], first: int, old: str, new: st
                 f"rule {n} of the cloudflared config routes {rule.get('hostname')} {rule['path']} to "
                 f"{rule.get('service')}; norn's rule for {old}, renamed to {new} in its place above it, would take "
                 "those requests",
-                hint=f"Move rule {n} above the rule for {old} (cloudflared takes the first rule that matches), then retry.",
+                hint=f"Move rule {n} above the rule for {old} (cloudflared takes the first rule that matches), "
+                "then retry.",
             )
 
 

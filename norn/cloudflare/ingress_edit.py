@@ -35,7 +35,8 @@ def scalar(value: str, *, flow: bool = False, quote: str | None = None) -> str:
     """
     if flow or quote in ("'", '"'):
         style = quote if quote in ("'", '"') else None
-        dumped = yaml.safe_dump([value], default_flow_style=True, default_style=style, width=math.inf, allow_unicode=True)
+        dumped = yaml.safe_dump([value], default_flow_style=True, default_style=style, width=math.inf,
+                                allow_unicode=True)
         return dumped[1:-2]  # "[value]\n"
     dumped = yaml.safe_dump({"k": value}, width=math.inf, allow_unicode=True)
     return dumped[len("k: ") :].rstrip("\n")
