@@ -148,7 +148,7 @@ def test_a_renamed_hostname_keeps_the_rules_place_routes_the_new_name_and_remove
     assert steps["update-cloudflared"][0] == "completed" and steps["update-dns-route"][0] == "completed"
     hosts = [line for line in configmap_text(cluster).splitlines() if "hostname:" in line]
     assert hosts[position] == "  - hostname: www.example.com" and "web.example.com" not in configmap_text(cluster)
-    assert [c for c in cloudflared_bin.calls() if c[:3] == ["tunnel", "route", "dns"]][-1][-1] == "www.example.com"
+    assert [c for c in cloudflared_bin.calls() if "route" in c][-1][-1] == "www.example.com"
     assert [r.method for r in cluster.writes()].count("PATCH") == 1  # one restart
     assert old["id"] not in {r["id"] for r in cfapi.records()}
     assert steps["remove-replaced"][0] == "completed"
