@@ -76,3 +76,12 @@ def test_a_forced_reforge_sends_what_its_plan_recorded(norn, cluster, cloudflare
     planned, real = planned_then_real(norn, cluster, ("plan", "web", "--force"), ("forge", "web", "--force", "--yes"))
     assert planned == real
     assert [m for m, _, _ in real] == ["PUT", "PATCH", "DELETE", "DELETE", "POST", "POST", "PUT", "PATCH"]
+
+
+def test_an_update_sends_what_its_plan_recorded(norn, cluster, cloudflared_bin):
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 0
+    norn.write_spec(WEB_SPEC.replace("replicas: 2", "replicas: 3").replace("internal: web-svc", "internal: web-api"))
+    planned, real = planned_then_real(norn, cluster, ("plan", "web"), ("forge", "web"))
+    assert planned == real
+    assert [m for m, _, _ in real] == ["PATCH", "POST", "PUT", "PATCH", "DELETE"]

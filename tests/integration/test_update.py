@@ -298,3 +298,60 @@ def test_status_live_says_to_forge_to_apply_an_edit(norn, cluster):
     norn.write_spec(WEB_SPEC.replace("replicas: 2", "replicas: 3"))
     live = json.loads(norn("status", "web", "--live", "-o", "json").stdout)
     assert live["drift"][0]["drift"] == "the infraspec changed since the forge; run norn forge web to apply it"
+
+
+def test_a_removed_external_hostname_takes_its_rule_and_record_with_it(norn, cluster, cloudflared_bin, cfapi):
+    forged(norn)
+    zone = next(z for z in cfapi.zones.values() if z["name"] == "example.com")
+    tunnel = norn.state("web")["resources"]["dnsRoute"]["tunnelId"]
+    cfapi.add_record(zone, "web.example.com", f"{tunnel}.cfargotunnel.com")
+    run = update(norn, cluster, WEB_SPEC.replace("  external: web.example.com\n", ""))
+    steps = outputs(run)
+    assert [name for name, (status, _) in steps.items() if status == "completed"] == [
+        "update-cloudflared", "update-dns-route", "restart-cloudflared", "remove-replaced"]
+    assert "web.example.com" not in configmap_text(cluster) and cfapi.records() == []
+    resources = norn.state("web")["resources"]
+    assert "ingressRule" not in resources and "dnsRoute" not in resources and "replaced" not in resources
+    assert cluster.get_object("services", "default", "web-svc") is not None
+
+
+def test_an_added_external_hostname_is_routed_as_forge_routes_it(norn, cluster, cloudflared_bin):
+    forged(norn, WEB_SPEC.replace("  external: web.example.com\n", ""))
+    run = update(norn, cluster, WEB_SPEC)
+    steps = outputs(run)
+    assert steps["update-cloudflared"][0] == steps["update-dns-route"][0] == "completed"
+    assert "web.example.com" in configmap_text(cluster)
+    assert norn.state("web")["resources"]["dnsRoute"]["hostname"] == "web.example.com"
+
+
+def test_repair_adds_a_rule_removed_by_hand_and_restarts_once(norn, cluster, cloudflared_bin):
+    forged(norn)
+    from tests.kubeapi import DEFAULT_CLOUDFLARED_CONFIG
+    configmap = cluster.get_object("configmaps", "cloudflared", "cloudflared")
+    configmap["data"]["config.yaml"] = DEFAULT_CLOUDFLARED_CONFIG
+    cluster.seed(configmap)
+    cluster.clear_log()
+    run = norn("forge", "web", "--repair", "--output", "json")
+    assert run.code == 0, run.stdout + run.stderr
+    assert outputs(run)["update-cloudflared"][0] == "completed" and "web.example.com" in configmap_text(cluster)
+    assert [r.method for r in cluster.writes()] == ["PUT", "PATCH"]
+
+
+@pytest.mark.parametrize("edit, phrase", [
+    (lambda s: s.replace("healthcheck: /health", "healthcheck: /ready"), "healthcheck /health -> /ready"),
+    (lambda s: s.replace("  - API_KEY\n", "  - API_KEY\n  - OTHER\n"), None),
+    (lambda s: s.replace("database: web_db", "database: web2_db"), "DATABASE_URL changed"),
+    (lambda s: s + "  - name: logs\n    mountPath: /logs\n    hostPath: /srv/logs\n", "volume logs added"),
+])
+def test_other_fields_change_the_deployment_in_place(norn, cluster, edit, phrase):
+    forged(norn)
+    before = uid(cluster, "deployments", "web", "apps")
+    run = update(norn, cluster, edit(WEB_SPEC))
+    said = outputs(run)["update-deployment"]
+    if phrase is None:  # the secret names live in the Secret: the Deployment's envFrom does not change
+        assert said == ("skipped", "unchanged") and cluster.writes() == []
+    else:
+        assert said[0] == "completed" and phrase in said[1], said
+        assert [r.method for r in cluster.writes()] == ["PATCH"]
+    assert uid(cluster, "deployments", "web", "apps") == before
+    assert norn.state("web")["status"] == "forged"
