@@ -12,7 +12,10 @@ app.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import time
+from typing import Any
 
 from norn.errors import AlreadyExists, ClusterError, Conflict, NotFound, StepError
 from norn.kube import smp
@@ -66,7 +69,7 @@ def ensure_created(ctx: Context, kind: Kind, obj: dict) -> str:
                 raise _of_other_app(what, claimed_by) from None
             return f"{what} already exists (made by norn for {ctx.app})"
         _remember_uid(ctx, kind, name, created)
-        ctx.state.applied[_uid_key(kind, name)] = obj
+        ctx.state.applied[_uid_key(kind, name)] = redacted(ctx.app, obj)
         return f"created {what}"
     raise StepError(f"{what} was deleted and created again by someone else while norn created it",
                     hint="find out what else manages that name, then run the forge again")
@@ -145,11 +148,13 @@ def update_owned(ctx: Context, kind: Kind, obj: dict, *, repair: bool = False) -
         live = _owned_live(ctx, kind, name)
         if live is None:
             return ensure_created(ctx, kind, obj)
-        old, uid = smp.project(live, obj), live["metadata"]["uid"]
-    patch = smp.two_way(old, obj)
+        old, uid = redacted(ctx.app, smp.project(live, obj)), live["metadata"]["uid"]
+    new = redacted(ctx.app, obj)
+    patch = smp.two_way(old, new)
     if patch is None:
-        ctx.state.applied[key] = obj
+        ctx.state.applied[key] = new
         return None
+    patch = _revealed(patch, obj)
     body = {**patch, "metadata": {**(patch.get("metadata") or {}), "uid": uid}}
     try:
         ctx.cluster.patch(kind, ctx.namespace, name, body)
@@ -161,8 +166,50 @@ def update_owned(ctx: Context, kind: Kind, obj: dict, *, repair: bool = False) -
                             hint="find out what replaced it; norn never changes another's object") from exc
         raise
     ctx.resources.created_uids[key] = uid
-    ctx.state.applied[key] = obj
-    return f"updated {what}: {changes.summary(kind.name, smp.field_changes(old, obj))}"
+    ctx.state.applied[key] = new
+    return f"updated {what}: {changes.summary(kind.name, smp.field_changes(old, new))}"
+
+
+# An env value may be sensitive (a DSN with a key in it), and the state is not the place for it: what norn
+# applied is kept with each env value replaced by a digest, enough to tell whether it changed.
+_DIGEST = "sha256:"
+
+
+def redacted(app: str, manifest: dict) -> dict:
+    """``manifest`` with each env value replaced by a digest of the app, the variable's name and its value."""
+    result = copy.deepcopy(manifest)
+    for env in _env_lists(result):
+        for item in env:
+            if isinstance(item.get("value"), str) and not item["value"].startswith(_DIGEST):
+                seen = f"{app}\0{item.get('name')}\0{item['value']}".encode()
+                item["value"] = _DIGEST + hashlib.sha256(seen).hexdigest()
+    return result
+
+
+def _revealed(patch: dict, manifest: dict) -> dict:
+    """The patch with the env values it sends taken back from ``manifest``, the real object."""
+    values = {item.get("name"): item.get("value") for env in _env_lists(manifest) for item in env}
+    patch = copy.deepcopy(patch)
+    for env in _env_lists(patch):
+        for item in env:
+            if isinstance(item.get("value"), str) and item["value"].startswith(_DIGEST):
+                item["value"] = values[item.get("name")]
+    return patch
+
+
+def _env_lists(value: Any) -> list[list[dict]]:
+    """Every ``env`` list of dicts in a manifest or a patch."""
+    found: list[list[dict]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "env" and isinstance(item, list):
+                found.append([entry for entry in item if isinstance(entry, dict)])
+            else:
+                found += _env_lists(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _env_lists(item)
+    return found
 
 
 def _owned_live(ctx: Context, kind: Kind, name: str) -> dict | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from norn.kube import smp
 from norn.kube.kinds import CRONJOB, DEPLOYMENT, PVC, SERVICE, Kind
 from norn.kube.quantity import quantity_value
-from norn.steps import delete_owned, ensure_created, manifests, update_owned
+from norn.steps import delete_owned, ensure_created, manifests, redacted, update_owned
 from norn.steps.dns import remove_route
 from norn.steps.pipeline import Context, Skip
 
@@ -31,7 +31,7 @@ def _unchanged(ctx: Context, kind: Kind, obj: dict) -> bool:
     """Whether the object is recorded as applied exactly so: decided from the state alone, without a request."""
     key = f"{kind.name}/{obj['metadata']['name']}"
     applied = ctx.state.applied.get(key)
-    return applied is not None and key in ctx.resources.created_uids and smp.two_way(applied, obj) is None
+    return applied is not None and key in ctx.resources.created_uids and smp.two_way(applied, redacted(ctx.app, obj)) is None
 
 
 class UpdateDeployment:

@@ -128,7 +128,7 @@ def test_an_already_forged_app_plans_nothing_and_reads_nothing(norn, cluster, cl
     cluster.clear_log()
     run = norn("plan", "web")
     assert run.code == 0
-    assert run.stdout.startswith("Plan: web is already forged: nothing would run")
+    assert run.stdout.startswith("Plan: web is forged and up to date: nothing would run")
     assert cluster.requests == []
 
 

@@ -51,7 +51,7 @@ def test_forging_a_forged_app_makes_no_request(norn, cluster):
     assert norn("forge", "web").code == 0
     cluster.clear_log()
     run = norn("forge", "web")
-    assert run.code == 0 and "already forged" in run.stdout
+    assert run.code == 0 and "forged and up to date" in run.stdout
     assert requests(cluster) == []
 
 

@@ -161,7 +161,7 @@ def test_a_run_longer_than_its_lease_keeps_renewing_it(norn, cluster, machine):
     assert holder.poll() is None and attempts and set(attempts) == {3}
     assert holder.wait(timeout=30) == 0, holder.stderr.read()
     again = laptop("forge", "web", **short)
-    assert again.code == 0 and "already forged" in again.stdout
+    assert again.code == 0 and "forged and up to date" in again.stdout
 
 
 def test_status_lists_every_app_from_one_list_call(norn, cluster, machine):
@@ -316,7 +316,7 @@ def test_migrate_puts_each_record_where_forge_will_look_for_it(norn, cluster, ma
     assert norn("state", "migrate", "--to", "kubernetes").code == 0
     assert stored(cluster, "web", "staging")["status"] == "forged" and stored(cluster, "web") is None
     resumed = machine("laptop")("forge", "web", "--namespace", "staging")
-    assert resumed.code == 0 and "already forged" in resumed.stdout
+    assert resumed.code == 0 and "forged and up to date" in resumed.stdout
 
     assert norn("state", "migrate", "--to", "kubernetes", NORN_STATE_NAMESPACE="norn").code == 0
     assert stored(cluster, "web", "norn")["status"] == "forged"

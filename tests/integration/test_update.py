@@ -355,3 +355,15 @@ def test_other_fields_change_the_deployment_in_place(norn, cluster, edit, phrase
         assert [r.method for r in cluster.writes()] == ["PATCH"]
     assert uid(cluster, "deployments", "web", "apps") == before
     assert norn.state("web")["status"] == "forged"
+
+
+def test_no_env_value_is_kept_in_the_state_and_an_unchanged_one_is_not_sent_again(norn, cluster):
+    spec = WEB_SPEC.replace("LOG_LEVEL: info", "LOG_LEVEL: info\n  SENTRY_DSN: https://key-5d2e@sentry.example/1")
+    forged(norn, spec)
+    stored = (norn.state_dir / "web.json").read_text()
+    assert "key-5d2e" not in stored and "postgres://" not in stored and "info" not in stored.replace("infraspec", "")
+    run = update(norn, cluster, spec.replace("LOG_LEVEL: info", "LOG_LEVEL: debug"))
+    assert outputs(run)["update-deployment"][1] == "updated Deployment default/web: env LOG_LEVEL changed"
+    body = json.dumps(cluster.requests[0].body)
+    assert '"value": "debug"' in body and "key-5d2e" not in body and "postgres://" not in body
+    assert "debug" not in (norn.state_dir / "web.json").read_text()
