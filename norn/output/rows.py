@@ -165,6 +165,9 @@ def _resource_lines(resources: Resources) -> list[tuple[str, str]]:
         lines.append(("CronJob", resources.cron_job))
     if resources.kept_volumes:
         lines.append(("Kept volumes", ", ".join(resources.kept_volumes)))
+    if replaced := resources.replaced:
+        pending = replaced.services + [f"CNAME {r.hostname}" for r in replaced.dns_routes] + replaced.volumes
+        lines.append(("Replaced", f"{', '.join(pending)} (removed when the update finishes)"))
     if resources.cloudflared_restart_pending:
         lines.append(("cloudflared", "restart pending (tunnel config changed since)"))
     return lines

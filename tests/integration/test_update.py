@@ -367,3 +367,41 @@ def test_no_env_value_is_kept_in_the_state_and_an_unchanged_one_is_not_sent_agai
     body = json.dumps(cluster.requests[0].body)
     assert '"value": "debug"' in body and "key-5d2e" not in body and "postgres://" not in body
     assert "debug" not in (norn.state_dir / "web.json").read_text()
+
+
+def test_an_app_forged_before_norn_kept_what_it_applied_is_updated_from_the_live_objects(norn, cluster):
+    forged(norn)
+    path = norn.state_dir / "web.json"
+    state = json.loads(path.read_text())
+    del state["applied"]  # as main at 62853c9 wrote it (tests/fixtures/states-62853c9)
+    path.write_text(json.dumps(state))
+    before = uid(cluster, "deployments", "web", "apps")
+    run = update(norn, cluster, WEB_SPEC.replace("replicas: 2", "replicas: 3"))
+    assert outputs(run)["update-deployment"] == ("completed", "updated Deployment default/web: replicas 2 -> 3")
+    # Without a record of what was applied, each object is read once and only norn's fields are compared.
+    assert [(r.method, r.path.rsplit("/", 2)[-2]) for r in cluster.requests] == [
+        ("GET", "persistentvolumeclaims"), ("GET", "deployments"), ("PATCH", "deployments"), ("GET", "services")]
+    assert uid(cluster, "deployments", "web", "apps") == before
+    assert "applied" in norn.state("web")
+
+
+def test_a_first_forge_that_failed_is_finished_by_an_edited_infraspec(norn, cluster):
+    cluster.seed({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-svc", "namespace": "default"},
+                  "spec": {"ports": [{"port": 80}]}})  # someone else's
+    norn.write_spec(WEB_SPEC)
+    assert norn("forge", "web").code == 1
+    run = update(norn, cluster, WEB_SPEC.replace("internal: web-svc", "internal: web-api"))
+    steps = outputs(run)
+    assert steps["update-deployment"] == ("skipped", "unchanged")
+    assert steps["update-service"] == ("completed", "created Service default/web-api")
+    assert "web-api.default" in configmap_text(cluster)
+    assert cluster.get_object("services", "default", "web-svc")["metadata"].get("labels") is None  # untouched
+    assert norn.state("web")["status"] == "forged"
+
+
+def test_status_lists_what_an_unfinished_update_still_has_to_remove(norn, cluster):
+    forged(norn)
+    cluster.inject(method="PATCH", path_contains="/deployments/cloudflared", status=422)
+    update(norn, cluster, WEB_SPEC.replace("internal: web-svc", "internal: web-api"), code=1)
+    text = norn("status", "web").stdout
+    assert "Replaced" in text and "web-svc (removed when the update finishes)" in text
