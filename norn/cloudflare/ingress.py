@@ -36,6 +36,7 @@ from norn.cloudflare.ingress_edit import (
     value_span,
 )
 
+
 @dataclass(frozen=True)
 class _Config:
     text: str

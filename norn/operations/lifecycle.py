@@ -20,7 +20,13 @@ from norn.steps.dns import CreateDnsRoute, RemoveDnsRoute
 from norn.steps.pipeline import Context, Step, Tools
 from norn.steps.service import CreateService, DeleteService
 from norn.steps.tunnel import PatchCloudflared, RestartCloudflared, UnpatchCloudflared
-from norn.steps.update import RemoveReplaced, UpdateCron, UpdateDeployment, UpdateService, refusals
+from norn.steps.update import (
+    RemoveReplaced,
+    UpdateCron,
+    UpdateDeployment,
+    UpdateService,
+    refusals,
+)
 from norn.steps.update_tunnel import UpdateCloudflared, UpdateDnsRoute
 from norn.steps.wait import wait_steps
 

@@ -14,7 +14,13 @@ from norn.resources import IngressRule
 from norn.steps import manifests
 from norn.steps.dns import CreateDnsRoute
 from norn.steps.pipeline import Context, Skip
-from norn.steps.tunnel import PatchCloudflared, UnpatchCloudflared, configmap_name, edit_config, written_wrong
+from norn.steps.tunnel import (
+    PatchCloudflared,
+    UnpatchCloudflared,
+    configmap_name,
+    edit_config,
+    written_wrong,
+)
 from norn.steps.update import UNCHANGED
 
 

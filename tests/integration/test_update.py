@@ -11,7 +11,12 @@ import json
 
 import pytest
 
-from tests.integration.conftest import CRON_SPEC, TEARDOWN_STEPS, WEB_SPEC, configmap_text
+from tests.integration.conftest import (
+    CRON_SPEC,
+    TEARDOWN_STEPS,
+    WEB_SPEC,
+    configmap_text,
+)
 
 UPDATE_STEPS = ["update-deployment", "update-service", "update-cloudflared", "update-dns-route",
                 "restart-cloudflared", "remove-replaced"]
@@ -229,7 +234,7 @@ def test_a_namespace_change_is_refused(norn, cluster):
 def test_a_failed_update_is_finished_by_the_next_forge(norn, cluster):
     forged(norn)
     cluster.inject(method="PATCH", path_contains="/deployments/web", status=422)
-    run = update(norn, cluster, WEB_SPEC.replace("replicas: 2", "replicas: 5"), code=1)
+    update(norn, cluster, WEB_SPEC.replace("replicas: 2", "replicas: 5"), code=1)
     assert norn.state("web")["status"] == "forge_failed"
     rerun = norn("forge", "web", "--output", "json")
     assert rerun.code == 0, rerun.stdout + rerun.stderr
