@@ -10,7 +10,7 @@ hyperfine:
 
   norn --help                  vs  kubectl --help
   norn status APP              vs  kubectl version --client
-  norn forge APP               vs  bench/kubectl-forge.sh with VALIDATE=1 (the same work,
+  norn forge APP               vs  bench/kubectl-forge.sh --validate (the same work,
                                    cloudflared's config check included), then without the check
   norn status, 1,000 apps      vs  norn status, 1 app
   50 norn forges at once       vs  50 kubectl scripts one after the other
@@ -112,8 +112,8 @@ class Bench:
     def kubectl_script(self, app: str, validate: bool = True) -> str:
         """The script doing what `norn forge APP` does; ``validate``: cloudflared's config check too."""
         return (
-            f"env VALIDATE={int(validate)} bash {ROOT}/bench/kubectl-forge.sh {self.manifests}/{app}.json "
-            f"{app}.example.com http://{app}-svc.default.svc.cluster.local:80"
+            f"bash {ROOT}/bench/kubectl-forge.sh {self.manifests}/{app}.json {app}.example.com "
+            f"http://{app}-svc.default.svc.cluster.local:80" + (" --validate" if validate else "")
         )
 
     def reset(self, apps: tuple[str, ...] | list[str] = (APP,)) -> None:

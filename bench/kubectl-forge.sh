@@ -2,13 +2,14 @@
 # The kubectl baseline of `norn forge APP`: the same work for a webserver with an
 # external host, as an operator would script it with kubectl.
 #
-#   kubectl-forge.sh MANIFESTS HOSTNAME SERVICE_URL
+#   kubectl-forge.sh MANIFESTS HOSTNAME SERVICE_URL [--validate]
 #
-# MANIFESTS is a List of the Deployment and Service norn would create.
+# MANIFESTS is a List of the Deployment and Service norn would create;
+# --validate: cloudflared checks the edited config first, as norn does.
 # --validate=false: the stand-in API server serves no OpenAPI document, and
 # norn does not validate against one either (the server checks the objects).
 set -euo pipefail
-manifests=$1 hostname=$2 service=$3
+manifests=$1 hostname=$2 service=$3 validate=${4:-}
 
 kubectl create --validate=false -f "$manifests" -o name
 
@@ -18,7 +19,7 @@ edit() {
   kubectl get configmap cloudflared -n cloudflared -o yaml \
     | sed "/- service: http_status:404/i\\      - hostname: $hostname\n        service: $service"
 }
-if [ "${VALIDATE:-}" = 1 ]; then
+if [ "$validate" = --validate ]; then
   # As norn does, cloudflared checks the edited config before it is written: one
   # more process, and kubectl replace waits for it. cloudflared reads config.yaml,
   # not the ConfigMap around it, so the script extracts it first: the block that
