@@ -2,13 +2,14 @@
 # The kubectl baseline of `norn forge APP`: the same work for a webserver with an
 # external host, as an operator would script it with kubectl.
 #
-#   kubectl-forge.sh MANIFESTS HOSTNAME SERVICE_URL
+#   kubectl-forge.sh MANIFESTS HOSTNAME SERVICE_URL [--validate]
 #
-# MANIFESTS is a List of the Deployment and Service norn would create.
+# MANIFESTS is a List of the Deployment and Service norn would create;
+# --validate: cloudflared checks the edited config first, as norn does.
 # --validate=false: the stand-in API server serves no OpenAPI document, and
 # norn does not validate against one either (the server checks the objects).
 set -euo pipefail
-manifests=$1 hostname=$2 service=$3
+manifests=$1 hostname=$2 service=$3 validate=${4:-}
 
 kubectl create --validate=false -f "$manifests" -o name
 
@@ -18,16 +19,19 @@ edit() {
   kubectl get configmap cloudflared -n cloudflared -o yaml \
     | sed "/- service: http_status:404/i\\      - hostname: $hostname\n        service: $service"
 }
-if [ "${VALIDATE:-}" = 1 ]; then
+if [ "$validate" = --validate ]; then
   # As norn does, cloudflared checks the edited config before it is written: one
   # more process, and kubectl replace waits for it. cloudflared reads config.yaml,
-  # not the ConfigMap around it, so the script extracts it first (as yq would; the
-  # stand-in cloudflared validates as the real one does since issue 14).
+  # not the ConfigMap around it, so the script extracts it first: the block that
+  # kubectl prints under `config.yaml: |`, de-indented, with awk (a compiled tool,
+  # as yq would be: a Python one-liner with PyYAML cost the baseline about 40 ms).
   edited=$(mktemp) config=$(mktemp)
   trap 'rm -f "$edited" "$config"' EXIT
   edit >"$edited"
-  python3 -c 'import sys, yaml; sys.stdout.write(yaml.safe_load(open(sys.argv[1]))["data"]["config.yaml"])' \
-    "$edited" >"$config"
+  awk '/^  config\.yaml: \|/ { inside = 1; next }
+       inside && /^    / { print substr($0, 5); next }
+       inside && /^$/ { print; next }
+       inside { exit }' "$edited" >"$config"
   cloudflared tunnel --config "$config" ingress validate >/dev/null
   kubectl replace --validate=false -f "$edited" -o name
 else

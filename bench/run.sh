@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--rounds N] [--label TEXT]
 #
+# KUBECTL=PATH names the kubectl to measure against (a plain binary, not a dispatcher).
 # NORN_SRC=PATH measures the norn of another tree (e.g. a worktree of an older
 # commit) with this benchmark. Everything is written under .bench/.
 set -euo pipefail
@@ -11,11 +12,9 @@ root=$PWD
 src=${NORN_SRC:-$root}
 python=${PYTHON:-python3}
 
-if ! command -v kubectl >/dev/null; then
-  echo "bench: kubectl is not on PATH; the baseline is kubectl, so install it first" >&2
-  echo "       (e.g. the kubectl package from Kubernetes' apt repository)" >&2
-  exit 1
-fi
+# The baseline: a plain kubectl (KUBECTL=PATH, else kubectl on PATH, or the versioned binary
+# beside the Google Cloud SDK's dispatcher); baseline.py refuses a dispatcher in one line.
+kubectl=$("$python" "$root/bench/baseline.py")
 need_apt=()
 command -v hyperfine >/dev/null || need_apt+=(hyperfine)
 [ -x /usr/bin/time ] || need_apt+=(time)
@@ -35,4 +34,5 @@ quiet "$venv/bin/python" -m pip install --quiet "$src"
 quiet "$venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "$src"
 
 label=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "$src")
-exec "$venv/bin/python" "$root/bench/bench.py" --norn "$venv/bin/norn" --work "$root/.bench/work" --label "$label" "$@"
+exec "$venv/bin/python" "$root/bench/bench.py" --norn "$venv/bin/norn" --kubectl "$kubectl" \
+  --work "$root/.bench/work" --label "$label" "$@"

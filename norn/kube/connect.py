@@ -25,6 +25,7 @@ def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float
 
         import_without_init("kubernetes")
         import_without_init("kubernetes.utils")  # the transport needs two of its modules, not the YAML helpers
+        import_without_init("kubernetes.client.models")  # the name table of 700 generated models, never used
         kube_config = import_kube_config()
         from kubernetes.client.api_client import ApiClient
         from kubernetes.client.configuration import Configuration

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import types
 from typing import Any
@@ -56,9 +57,9 @@ def import_kube_config() -> types.ModuleType:
     """``kubernetes.config.kube_config``, with imports it rarely needs deferred.
 
     ``oauthlib.oauth2`` is registered without its ``__init__`` (see
-    import_without_init) and, while it imports, ``requests_oauthlib`` and
-    ``dateutil.parser`` are placeholders whose functions import the real ones when
-    called (see _PLACEHOLDERS). The placeholders leave ``sys.modules`` straight
+    import_without_init) and, while it imports, ``requests_oauthlib``,
+    ``dateutil.parser`` and ``multiprocessing`` are placeholders whose functions
+    import the real ones when called (see _PLACEHOLDERS). The placeholders leave ``sys.modules`` straight
     after, so any other import gets the real modules.
     """
     if "kubernetes.config.kube_config" in sys.modules or any(name in sys.modules for name in _OIDC_ONLY):
@@ -93,12 +94,30 @@ def _parse_date(*args: Any, **kwargs: Any) -> Any:
     return parse(*args, **kwargs)
 
 
+def _thread_pool(*args: Any, **kwargs: Any) -> Any:
+    from multiprocessing.pool import ThreadPool
+
+    return ThreadPool(*args, **kwargs)
+
+
+def _cpu_count() -> int:
+    """multiprocessing.cpu_count, which is os.cpu_count or NotImplementedError."""
+    count = os.cpu_count()
+    if count is None:
+        raise NotImplementedError("cannot determine number of cpus")
+    return count
+
+
 # What the client's modules take from modules they need only on rare paths:
 # requests_oauthlib to refresh an OIDC token (kube_config; it brings in requests),
 # dateutil's parser to turn dates into the generated model classes (ApiClient's
 # deserializer, which norn's plain-JSON requests never use; about 10 ms of
-# dateutil.parser and dateutil.tz).
+# dateutil.parser and dateutil.tz), multiprocessing for cpu_count (Configuration's
+# default pool size) and ThreadPool (ApiClient's async_req, which norn never uses):
+# multiprocessing brings in its context, reduction and pickle, about 3 ms.
 _PLACEHOLDERS = {
     "requests_oauthlib": {"OAuth2Session": _oauth2_session},
     "dateutil.parser": {"parse": _parse_date},
+    "multiprocessing": {"cpu_count": _cpu_count},
+    "multiprocessing.pool": {"ThreadPool": _thread_pool},
 }

@@ -70,3 +70,16 @@ def test_a_pipeline_run_in_a_test_process_leaves_its_collector_alone():
     gc.disable()
     assert run_probe().collecting is False
     assert gc.get_freeze_count() == 0
+
+
+def test_the_console_script_module_loads_no_typer_so_the_collector_is_off_before_it_does():
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys; import norn.cli as cli; assert 'typer' not in sys.modules, 'typer loaded early'\n"
+        "import norn.cli.root; seen = []\n"
+        "cli.app = lambda: seen.append(gc.isenabled()); cli.main(); assert seen == [False]"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -139,3 +139,29 @@ def test_a_client_reading_a_name_the_placeholder_lacks_at_import_gets_the_plain_
         import dateutil.parser
         assert callable(kube_config.KubeConfigLoader) and callable(dateutil.parser.isoparse)
     """)
+
+
+def test_connect_loads_neither_multiprocessing_nor_the_model_table_and_both_still_work(tmp_path):
+    # kubernetes 37: client/configuration.py imports multiprocessing for cpu_count (the default pool
+    # size), client/api_client.py multiprocessing.pool.ThreadPool (async_req only) and the models package.
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+    )
+    run(f"""
+        import os, sys
+        from norn.kube.connect import connect
+        connect({str(kubeconfig)!r}, None)
+        loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('multiprocessing', 'pickle'))
+        assert not loaded, loaded
+        import kubernetes.client.models as models
+        assert '_exports' not in vars(models)  # registered bare: its name table did not run
+        from kubernetes.client import ApiClient, Configuration
+        assert Configuration().connection_pool_maxsize == os.cpu_count() * 5
+        from multiprocessing.pool import ThreadPool
+        assert isinstance(ApiClient().pool, ThreadPool)
+        assert models.V1Pod.__name__ == 'V1Pod'  # the real __init__ runs on demand
+    """)
