@@ -27,7 +27,7 @@ from norn.steps.update import (
     UpdateService,
     refusals,
 )
-from norn.steps.update_tunnel import UpdateCloudflared, UpdateDnsRoute
+from norn.steps.update_tunnel import RestartAfterUpdate, UpdateCloudflared, UpdateDnsRoute
 from norn.steps.wait import wait_steps
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def forge_steps(spec: "Infraspec") -> list[Step]:
 def update_steps(spec: "Infraspec") -> list[Step]:
     if spec.is_cron:
         return [UpdateCron()]
-    return [UpdateDeployment(), UpdateService(), UpdateCloudflared(), UpdateDnsRoute(), RestartCloudflared(),
+    return [UpdateDeployment(), UpdateService(), UpdateCloudflared(), UpdateDnsRoute(), RestartAfterUpdate(),
             RemoveReplaced()]
 
 
@@ -96,6 +96,8 @@ def forge(
         digest = spec_digest(spec)
         updating = not force and is_update(state, digest, repair)
         if state.status == ForgeStatus.FORGED and not force and not updating:
+            if state.resources.namespace and state.resources.namespace != settings.namespace:
+                refuse_in_place(state, spec, settings)  # asked for another namespace: never "up to date"
             return Outcome(False, f"{app} is forged and up to date")
         if updating:
             refuse_in_place(state, spec, settings)

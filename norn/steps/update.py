@@ -95,7 +95,7 @@ class UpdateService:
     def skip_reason(self, ctx: Context) -> str | None:
         wanted, recorded = ctx.spec.hosts.internal, ctx.resources.service
         if not wanted and not recorded:
-            return "no hosts.internal in the infraspec"
+            return f"{UNCHANGED} (no hosts.internal in the infraspec)"
         if not ctx.repair and wanted == recorded and _unchanged(ctx, SERVICE, manifests.service(ctx.spec, ctx.settings)):
             return UNCHANGED
         return None
@@ -149,7 +149,7 @@ class RemoveReplaced:
     name = "remove-replaced"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.replaced else "nothing replaced"
+        return None if ctx.resources.replaced else f"{UNCHANGED} (nothing was replaced)"
 
     def run(self, ctx: Context) -> str:
         replaced, said = ctx.resources.replaced, []

@@ -16,6 +16,7 @@ from norn.steps.dns import CreateDnsRoute
 from norn.steps.pipeline import Context, Skip
 from norn.steps.tunnel import (
     PatchCloudflared,
+    RestartCloudflared,
     UnpatchCloudflared,
     configmap_name,
     edit_config,
@@ -41,7 +42,7 @@ class UpdateCloudflared:
     def skip_reason(self, ctx: Context) -> str | None:
         wanted, recorded = _wanted(ctx), ctx.resources.ingress_rule
         if wanted is None and recorded is None:
-            return "no hosts.external in the infraspec"
+            return f"{UNCHANGED} (no hosts.external in the infraspec)"
         if not ctx.repair and recorded and (recorded.hostname, recorded.service) == wanted:
             return UNCHANGED
         return None
@@ -77,7 +78,7 @@ class UpdateDnsRoute:
     def skip_reason(self, ctx: Context) -> str | None:
         wanted, recorded = ctx.spec.hosts.external, ctx.resources.dns_route
         if not wanted and not recorded:
-            return "no hosts.external in the infraspec"
+            return f"{UNCHANGED} (no hosts.external in the infraspec)"
         if wanted and recorded and _same_host(wanted, recorded.hostname) and not ctx.repair:
             return UNCHANGED
         if wanted and ctx.tools.cloudflared.find() is None:
@@ -96,3 +97,11 @@ class UpdateDnsRoute:
             ctx.resources.replaced.dns_routes.append(recorded)
             said.append(f"the CNAME {recorded.hostname} is deleted by remove-replaced, after cloudflared restarts")
         return "\n".join(said)
+
+
+class RestartAfterUpdate(RestartCloudflared):
+    """restart-cloudflared as forge runs it; with nothing to do, it says so as every update step does."""
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        reason = super().skip_reason(ctx)
+        return reason if reason is None or UNCHANGED in reason else f"{UNCHANGED} ({reason})"

@@ -410,3 +410,30 @@ def test_status_lists_what_an_unfinished_update_still_has_to_remove(norn, cluste
     update(norn, cluster, WEB_SPEC.replace("internal: web-svc", "internal: web-api"), code=1)
     text = norn("status", "web").stdout
     assert "Replaced" in text and "web-svc (removed when the update finishes)" in text
+
+
+def test_a_claim_whose_class_does_not_allow_expansion_fails_the_step_with_the_servers_words(norn, cluster):
+    from tests.kubeapi import storage_class
+    cluster.seed(storage_class("standard", default=True, expandable=False))
+    forged(norn)
+    run = update(norn, cluster, WEB_SPEC.replace("size: 1Gi", "size: 2Gi"), code=1)
+    failed = next(e for e in run.events() if e["type"] == "forge.failed")["payload"]
+    assert failed["step"] == "update-deployment" and "only dynamically provisioned pvc can be resized" in failed["error"]
+    assert norn.state("web")["status"] == "forge_failed"
+    assert not [w for w in cluster.writes() if w.method == "DELETE"]
+
+
+def test_an_unchanged_app_asked_into_another_namespace_is_refused_not_up_to_date(norn, cluster):
+    forged(norn)
+    cluster.clear_log()
+    run = norn("forge", "web", "--namespace", "staging")
+    assert run.code == 2 and "the namespace would change from default to staging" in run.stderr
+    assert cluster.requests == []
+
+
+def test_every_step_with_nothing_to_do_says_unchanged(norn, cluster):
+    forged(norn, WEB_SPEC.replace("  external: web.example.com\n", ""))
+    run = update(norn, cluster, WEB_SPEC.replace("  external: web.example.com\n", "").replace("replicas: 2", "replicas: 1"))
+    skipped = {name: why for name, (status, why) in outputs(run).items() if status == "skipped"}
+    assert set(skipped) == set(UPDATE_STEPS) - {"update-deployment"}
+    assert all("unchanged" in why for why in skipped.values()), skipped
