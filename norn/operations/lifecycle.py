@@ -27,7 +27,11 @@ from norn.steps.update import (
     UpdateService,
     refusals,
 )
-from norn.steps.update_tunnel import RestartAfterUpdate, UpdateCloudflared, UpdateDnsRoute
+from norn.steps.update_tunnel import (
+    RestartAfterUpdate,
+    UpdateCloudflared,
+    UpdateDnsRoute,
+)
 from norn.steps.wait import wait_steps
 
 if TYPE_CHECKING:
