@@ -36,7 +36,7 @@ app = typer.Typer(
     help=HELP,
     rich_markup_mode=None,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's --install-completion and --show-completion (bash, zsh, fish, powershell)
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -58,6 +58,6 @@ def main_callback(
 def main() -> None:
     gcpause.pause()
     try:
-        app()
+        app(prog_name="norn")  # also under python -m norn: the usage line and the completion variable (_NORN_COMPLETE)
     finally:
         gcpause.at_exit()

@@ -7,6 +7,8 @@ from enum import Enum
 
 import typer
 
+from norn.cli.completion import complete_app
+
 
 class Output(str, Enum):
     text = "text"
@@ -64,7 +66,9 @@ ServerDryRunOption = typer.Option(
     False, "--server-dry-run", help="Dry run, and send each write with dryRun=All so the cluster's validation and admission answer."
 )
 SpecOption = typer.Option(None, "--spec", help="The infraspec file [default: found by app name].")
-ForgeAppArgument = typer.Argument(..., metavar="APP", help="The app's name (its infraspec's app key).")
+ForgeAppArgument = typer.Argument(
+    ..., metavar="APP", help="The app's name (its infraspec's app key).", autocompletion=complete_app
+)
 
 RepairOption = typer.Option(
     False, "--repair",

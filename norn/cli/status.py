@@ -21,7 +21,9 @@ EPILOG = (
 
 
 def status(
-    app_name: Optional[str] = typer.Argument(None, metavar="[APP]", help="One app; all apps when left out."),
+    app_name: Optional[str] = typer.Argument(
+        None, metavar="[APP]", help="One app; all apps when left out.", autocompletion=o.complete_app
+    ),
     live: bool = typer.Option(False, "--live", help="Also ask the cluster how each object is now, and report drift."),
     exit_code: bool = typer.Option(
         False, "--exit-code", help="With --live: exit 1 when any drift is found, 0 when none (as git diff --exit-code)."

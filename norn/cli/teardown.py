@@ -19,7 +19,7 @@ EPILOG = "Examples: norn teardown web · norn teardown web --yes --delete-volume
 
 
 def teardown(
-    app_name: str = typer.Argument(..., metavar="APP", help="The app to tear down."),
+    app_name: str = typer.Argument(..., metavar="APP", help="The app to tear down.", autocompletion=o.complete_app),
     yes: bool = o.YesOption,
     delete_volumes: bool = typer.Option(False, "--delete-volumes", help="Also delete the app's PersistentVolumeClaims and their data."),
     namespace: Optional[str] = o.NamespaceOption,
