@@ -201,8 +201,11 @@ def _spec_changed(state: ForgeState, spec: "Infraspec | None", problem: str | No
     if spec is None:
         said(f"cannot tell whether it changed: {problem}", "unknown")
         return False
-    if state.spec_digest is None or state.spec_digest == spec_digest(spec):
-        said(*(("unchanged since the forge", "unchanged") if state.spec_digest else ("no digest recorded", "unknown")))
+    if state.spec_digest is None:
+        said("no digest recorded", "unknown")
+        return False
+    if state.spec_digest == spec_digest(spec):
+        said("unchanged since the forge", "unchanged")
         return False
     said("changed since the forge", "changed")
     live.drift.append(Drift(

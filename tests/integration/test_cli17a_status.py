@@ -161,3 +161,13 @@ def test_live_json_lists_every_object_with_its_kind_name_and_namespace(norn, clu
     text = norn("status", "web", "--live").stdout  # the text view is as it was
     assert "  PersistentVolumeClaim  web-data: Bound" in text
     assert "  PersistentVolumeClaim  web-cache: gone" in text
+
+
+def test_status_namespace_reads_the_kubernetes_backends_state_kept_there(norn, cluster):
+    """The kubernetes backend keeps an app's state in its namespace by default, as teardown finds it."""
+    cluster.add_namespace("staging")
+    norn.write_spec(SHOP_SPEC, folder="shop")
+    backend = {"NORN_STATE_BACKEND": "kubernetes"}
+    assert norn("forge", "shop", "--namespace", "staging", **backend).code == 0
+    assert apps_of(norn("status", "-o", "json", **backend)) == []  # default: NORN_NAMESPACE's Secrets
+    assert apps_of(norn("status", "-n", "staging", "-o", "json", **backend)) == ["shop"]
