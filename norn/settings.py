@@ -50,6 +50,7 @@ class Settings(NamedTuple):
     pg_port: int
     pg_user: str
     kubeconfig: str | None = None  # None: the client's default (KUBECONFIG, ~/.kube/config, in-cluster)
+    kubeconfig_flag: bool = False  # kubeconfig came from --kubeconfig: one file, KUBECONFIG ignored
     context: str | None = None
     cloudflared_timeout: float = CLOUDFLARED_TIMEOUT_SECONDS
     api_retry_seconds: float = API_RETRY_SECONDS
@@ -71,9 +72,16 @@ class Settings(NamedTuple):
         return self.state_namespace or self.namespace
 
     def with_flags(
-        self, *, namespace: str | None = None, context: str | None = None, state_backend: str | None = None
+        self,
+        *,
+        namespace: str | None = None,
+        context: str | None = None,
+        state_backend: str | None = None,
+        kubeconfig: str | None = None,
     ) -> "Settings":
-        changes = {}
+        changes: dict = {}
+        if kubeconfig:  # as kubectl's --kubeconfig: it wins over KUBECONFIG
+            changes.update(kubeconfig=kubeconfig, kubeconfig_flag=True)
         if namespace is not None:
             changes["namespace"] = _checked_name("--namespace", namespace, NAMESPACE)
         if context:

@@ -17,7 +17,9 @@ from norn.cli import gcpause
 def main() -> None:
     gcpause.pause()
     try:
-        sys.modules[__name__].app()  # the app loads here, collector off (see __getattr__)
+        # The app loads here, collector off (see __getattr__); prog_name also under python -m norn: the usage
+        # line and the completion variable (_NORN_COMPLETE).
+        sys.modules[__name__].app(prog_name="norn")
     finally:
         gcpause.at_exit()
 

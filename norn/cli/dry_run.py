@@ -3,18 +3,16 @@ adapters, and the plan printed. No lock is taken and nothing is written anywhere
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from norn.cli.exits import Exit
-from norn.cli.printing import out
+from norn.cli.printing import out, out_document
 from norn.cli.wiring import connector, cwd, settings_for, store_for
 
 
 def plan_forge(
     app_name, force, spec, namespace, context, server_dry_run, output, wait_seconds=None, state_backend=None,
-    *, repair=False, delete_volumes=False,
+    *, repair=False, delete_volumes=False, kubeconfig=None,
 ) -> None:
     """``forge --dry-run``: the real forge against recording adapters."""
     from norn.infraspec.discovery import find_and_load
@@ -22,7 +20,7 @@ def plan_forge(
     from norn.names import check_app_name
     from norn.operations import plan as planning
 
-    settings = settings_for(namespace, context, state_backend)
+    settings = settings_for(namespace, context, state_backend, kubeconfig)
     check_app_name(app_name)
     loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=cwd())
     check_forgeable(loaded, path)
@@ -33,15 +31,16 @@ def plan_forge(
     show_plan(found, output, settings if server_dry_run else None)
 
 
-def show_plan(found, output, server_settings) -> None:
-    """Print a plan; exit 1 when a step would fail. With settings, check each write with dryRun=All first."""
+def show_plan(found, output, server_settings, *, yaml_objects: bool = True) -> None:
+    """Print a plan; exit 1 when a step would fail. With settings, check each write with dryRun=All first.
+    yaml is the objects a forge would create, or (``yaml_objects`` False: a teardown) the JSON document as YAML."""
     from norn.operations import plan as planning
     from norn.output import views
 
     if server_settings is not None:
         planning.check_with_server(found, connector(server_settings)())
-    if output.value == "json":
-        out(json.dumps(found.to_json(), indent=2))
+    if output.value == "json" or (output.value == "yaml" and not yaml_objects):
+        out_document(found.to_json(), output.value)
     elif output.value == "yaml":
         out(views.plan_yaml(found), nl=False)
     else:

@@ -16,6 +16,7 @@ from norn.errors import NornError, StepFailed, UsageError
 class Exit:
     OK = 0
     STEP_FAILED = 1
+    DRIFT = 1  # status --live --exit-code found drift, as git diff --exit-code finds a difference
     USAGE = 2
     BUSY = 3
     INTERRUPTED = 130

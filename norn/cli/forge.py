@@ -28,6 +28,7 @@ def forge(
     spec: Optional[Path] = o.SpecOption,
     namespace: Optional[str] = o.NamespaceOption,
     context: Optional[str] = o.ContextOption,
+    kubeconfig: Optional[str] = o.KubeconfigOption,
     dry_run: bool = o.DryRunOption,
     server_dry_run: bool = o.ServerDryRunOption,
     wait: bool = o.WaitOption,
@@ -48,11 +49,11 @@ def forge(
         if dry_run or server_dry_run:
             waiting = wait_seconds(timeout) if wait else None
             return plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, waiting, state_backend,
-                              repair=repair, delete_volumes=delete_volumes)
+                              repair=repair, delete_volumes=delete_volumes, kubeconfig=kubeconfig)
         if output is o.PlanOutput.yaml:
             raise UsageError("--output yaml shows the objects a dry run would create", hint="add --dry-run")
         waiting = wait_seconds(timeout) if wait else None
-        settings = settings_for(namespace, context, state_backend)
+        settings = settings_for(namespace, context, state_backend, kubeconfig)
         check_app_name(app_name)
         loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=cwd())
         check_forgeable(loaded, path)

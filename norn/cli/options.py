@@ -7,6 +7,8 @@ from enum import Enum
 
 import typer
 
+from norn.cli.completion import complete_app
+
 
 class Output(str, Enum):
     text = "text"
@@ -18,6 +20,14 @@ class Backend(str, Enum):
     kubernetes = "kubernetes"
 
 
+class DocOutput(str, Enum):
+    """A command that prints one document: text, or the document as JSON or YAML."""
+
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
 class PlanOutput(str, Enum):
     text = "text"
     json = "json"
@@ -25,12 +35,25 @@ class PlanOutput(str, Enum):
 
 
 OutputOption = typer.Option(Output.text, "--output", "-o", help="text for people and CI logs, json for NDJSON events.")
+DocOutputOption = typer.Option(
+    DocOutput.text, "--output", "-o",
+    help="text for people and CI logs; json prints one JSON document; yaml the same document as YAML.",
+)
 NamespaceOption = typer.Option(None, "--namespace", "-n", help="Namespace of the app's objects [env: NORN_NAMESPACE, default: default].")
 ContextOption = typer.Option(None, "--context", help="kubeconfig context to use [default: the current context].")
+KubeconfigOption = typer.Option(
+    None, "--kubeconfig", metavar="PATH",
+    help="The kubeconfig file to use; wins over KUBECONFIG [default: KUBECONFIG, else ~/.kube/config].",
+)
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal).")
 DebugOption = typer.Option(False, "--debug", help="Show tracebacks for errors.")
 StateBackendOption = typer.Option(
     None, "--state-backend", help="Where state and locks live: local files or the cluster (env: NORN_STATE_BACKEND, default: local)."
+)
+TeardownOutputOption = typer.Option(
+    DocOutput.text, "--output", "-o",
+    help="text for people and CI logs; json for NDJSON events, or with --dry-run one JSON document of the plan; "
+    "yaml for that document as YAML (--dry-run only).",
 )
 PlanOutputOption = typer.Option(
     PlanOutput.text, "--output", "-o",
@@ -43,7 +66,9 @@ ServerDryRunOption = typer.Option(
     False, "--server-dry-run", help="Dry run, and send each write with dryRun=All so the cluster's validation and admission answer."
 )
 SpecOption = typer.Option(None, "--spec", help="The infraspec file [default: found by app name].")
-ForgeAppArgument = typer.Argument(..., metavar="APP", help="The app's name (its infraspec's app key).")
+ForgeAppArgument = typer.Argument(
+    ..., metavar="APP", help="The app's name (its infraspec's app key).", autocompletion=complete_app
+)
 
 RepairOption = typer.Option(
     False, "--repair",

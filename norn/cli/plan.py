@@ -23,6 +23,7 @@ def plan(
     spec: Optional[Path] = o.SpecOption,
     namespace: Optional[str] = o.NamespaceOption,
     context: Optional[str] = o.ContextOption,
+    kubeconfig: Optional[str] = o.KubeconfigOption,
     server_dry_run: bool = o.ServerDryRunOption,
     wait: bool = o.WaitOption,
     timeout: str = o.TimeoutOption,
@@ -32,4 +33,4 @@ def plan(
     with handled(debug):
         waiting = wait_seconds(timeout) if wait else None
         plan_forge(app_name, force, spec, namespace, context, server_dry_run, output, waiting,
-                   repair=repair, delete_volumes=delete_volumes)
+                   repair=repair, delete_volumes=delete_volumes, kubeconfig=kubeconfig)

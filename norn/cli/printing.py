@@ -3,6 +3,7 @@ run, and the status view drawn by rich on a terminal or as plain lines in a pipe
 
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import contextmanager
 
@@ -34,6 +35,16 @@ def sink(output: str):
         yield gcpause.ResumingSink(guarded)
     finally:
         guarded.close()
+
+
+def out_document(document, output: str) -> None:
+    """One document as JSON, or the same document as YAML: block style, keys in the JSON's order."""
+    if output == "yaml":
+        import yaml
+
+        out(yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True), nl=False)
+    else:
+        out(json.dumps(document, indent=2))
 
 
 def report(outcome, json_output: bool) -> None:

@@ -26,3 +26,10 @@ def report_problems(problems) -> None:
         out(f"error: {problem}", err=True)
     if problems:
         raise typer.Exit(Exit.USAGE)
+
+
+def in_namespace(states, namespace: str | None) -> list:
+    """The apps forged into ``namespace`` (by the namespace their state records); all without one."""
+    if namespace is None:
+        return list(states)
+    return [state for state in states if state.resources.namespace == namespace]

@@ -22,6 +22,7 @@ def migrate(
     apps: Optional[list[str]] = typer.Argument(None, metavar="APP", help="Apps to copy (default: every app the source holds)."),
     to: o.Backend = typer.Option(..., "--to", help="The backend to copy into; the other one is the source."),
     context: Optional[str] = o.ContextOption,
+    kubeconfig: Optional[str] = o.KubeconfigOption,
     output: o.Output = o.OutputOption,
     debug: bool = o.DebugOption,
 ) -> None:
@@ -30,7 +31,7 @@ def migrate(
         from norn.store import migrate as migration
         from norn.store import open_store
 
-        settings = settings_for(None, context)
+        settings = settings_for(None, context, kubeconfig=kubeconfig)
         for name in apps or []:
             check_app_name(name)
         source_backend = o.Backend.local if to is o.Backend.kubernetes else o.Backend.kubernetes

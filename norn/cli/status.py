@@ -3,25 +3,38 @@ kubernetes client, no pydantic: it is benchmarked against kubectl)."""
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import typer
 
 from norn.cli import options as o
 from norn.cli.exits import handled
-from norn.cli.printing import out, show_status
-from norn.cli.shown_state import as_seen, report_problems
+from norn.cli.printing import out_document, show_status
+from norn.cli.shown_state import as_seen, in_namespace, report_problems
 from norn.cli.wiring import settings_for, store_for
+from norn.errors import UsageError
 
-EPILOG = "Examples: norn status · norn status web · norn status web --output json · norn status --live"
+EPILOG = (
+    "Examples: norn status · norn status -n staging · norn status web --output yaml · "
+    "norn status --live · norn status web --live --exit-code"
+)
 
 
 def status(
-    app_name: Optional[str] = typer.Argument(None, metavar="[APP]", help="One app; all apps when left out."),
+    app_name: Optional[str] = typer.Argument(
+        None, metavar="[APP]", help="One app; all apps when left out.", autocompletion=o.complete_app
+    ),
     live: bool = typer.Option(False, "--live", help="Also ask the cluster how each object is now, and report drift."),
+    exit_code: bool = typer.Option(
+        False, "--exit-code", help="With --live: exit 1 when any drift is found, 0 when none (as git diff --exit-code)."
+    ),
+    namespace: Optional[str] = typer.Option(
+        None, "--namespace", "-n", help="Only the apps forged into this namespace (and, with the kubernetes backend, "
+        "the state kept there)."
+    ),
     context: Optional[str] = o.ContextOption,
-    output: o.Output = o.OutputOption,
+    kubeconfig: Optional[str] = o.KubeconfigOption,
+    output: o.DocOutput = o.DocOutputOption,
     debug: bool = o.DebugOption,
     state_backend: Optional[o.Backend] = o.StateBackendOption,
 ) -> None:
@@ -29,27 +42,28 @@ def status(
         from norn.output.rows import status_json
         from norn.state import ForgeState
 
-        settings = settings_for(None, context, state_backend)
+        if exit_code and not live:
+            raise UsageError("--exit-code reports drift, which only --live looks for", hint="add --live")
+        settings = settings_for(namespace, context, state_backend, kubeconfig)
         store = store_for(settings)
         if live:
             from norn.cli.status_live import status_live
 
-            return status_live(app_name, settings, store, output)
+            return status_live(app_name, settings, store, output, namespace=namespace, exit_code=exit_code)
         if app_name is not None:
             from norn.names import check_app_name
 
             check_app_name(app_name)
             state = as_seen(store, store.load(app_name) or ForgeState(app_name))
-            if output is o.Output.json:
-                out(json.dumps(status_json(state), indent=2))
-            else:
+            if output is o.DocOutput.text:
                 show_status(state)
+            else:
+                out_document(status_json(state), output.value)
             return
         states, problems = store.list()
-        states = [as_seen(store, state) for state in states]
-        if output is o.Output.json:
-            out(json.dumps(status_json(states), indent=2))
-        else:
+        states = [as_seen(store, state) for state in in_namespace(states, namespace)]
+        if output is o.DocOutput.text:
             show_status(states)
+        else:
+            out_document(status_json(states), output.value)
         report_problems(problems)
-

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import json
+import typer
 
 from norn.cli import options as o
-from norn.cli.printing import out, show_status
-from norn.cli.shown_state import as_seen, report_problems
+from norn.cli.exits import Exit
+from norn.cli.printing import out, out_document, show_status
+from norn.cli.shown_state import as_seen, in_namespace, report_problems
 from norn.cli.wiring import connector, cwd
 
 
-def status_live(app_name, settings, store, output) -> None:
+def status_live(app_name, settings, store, output, *, namespace=None, exit_code=False) -> None:
+    """Print each app's live side and drift; with ``exit_code``, exit 1 when any drifted (after the
+    output, whatever its format), as `git diff --exit-code` and `kubectl diff` do."""
     from norn.names import check_app_name
     from norn.operations import drift
     from norn.output import plain
@@ -22,6 +25,7 @@ def status_live(app_name, settings, store, output) -> None:
         states, problems = [store.load(app_name) or ForgeState(app_name)], []
     else:
         states, problems = store.list()
+        states = in_namespace(states, namespace)
     states = [as_seen(store, state) for state in states]
     forged = [s for s in states if s.status != ForgeStatus.UNFORGED]
     namespaces = {s.resources.namespace or settings.namespace for s in forged}
@@ -34,9 +38,9 @@ def status_live(app_name, settings, store, output) -> None:
             continue
         spec, problem = spec_or_problem(state.app, settings)
         lives.append(drift.assess(state, spec, problem, observed, settings))
-    if output is o.Output.json:
+    if output is not o.DocOutput.text:
         documents = [{**state.to_status_json(), **found.to_json()} for state, found in zip(states, lives)]
-        out(json.dumps(documents[0] if app_name is not None else documents, indent=2))
+        out_document(documents[0] if app_name is not None else documents, output.value)
     elif app_name is not None:
         show_status(states[0])
         out("\n".join(plain.lines(live_status(lives[0]))))
@@ -45,6 +49,8 @@ def status_live(app_name, settings, store, output) -> None:
         for found in lives:
             out("\n" + "\n".join(plain.lines(live_status(found, title=found.app))))
     report_problems(problems)
+    if exit_code and any(found.drift for found in lives):
+        raise typer.Exit(Exit.DRIFT)
 
 
 def spec_or_problem(app_name: str, settings):

@@ -13,19 +13,21 @@ from norn.cli.exits import handled
 from norn.cli.interrupts import interruptible
 from norn.cli.printing import report, sink
 from norn.cli.wiring import connector, settings_for, store_for
+from norn.errors import UsageError
 
 EPILOG = "Examples: norn teardown web · norn teardown web --yes --delete-volumes"
 
 
 def teardown(
-    app_name: str = typer.Argument(..., metavar="APP", help="The app to tear down."),
+    app_name: str = typer.Argument(..., metavar="APP", help="The app to tear down.", autocompletion=o.complete_app),
     yes: bool = o.YesOption,
     delete_volumes: bool = typer.Option(False, "--delete-volumes", help="Also delete the app's PersistentVolumeClaims and their data."),
     namespace: Optional[str] = o.NamespaceOption,
     context: Optional[str] = o.ContextOption,
+    kubeconfig: Optional[str] = o.KubeconfigOption,
     dry_run: bool = o.DryRunOption,
     server_dry_run: bool = o.ServerDryRunOption,
-    output: o.Output = o.OutputOption,
+    output: o.DocOutput = o.TeardownOutputOption,
     debug: bool = o.DebugOption,
     state_backend: Optional[o.Backend] = o.StateBackendOption,
 ) -> None:
@@ -33,7 +35,9 @@ def teardown(
         from norn.names import check_app_name
         from norn.operations import lifecycle
 
-        settings = settings_for(None, context, state_backend)
+        if output is o.DocOutput.yaml and not (dry_run or server_dry_run):
+            raise UsageError("--output yaml shows the plan of a dry run", hint="add --dry-run")
+        settings = settings_for(None, context, state_backend, kubeconfig)
         check_app_name(app_name)
         store = store_for(settings.with_flags(namespace=namespace))  # the state lives with the app by default
         if dry_run or server_dry_run:
@@ -42,7 +46,7 @@ def teardown(
             found = planning.plan_teardown(
                 app_name, settings, store, connector(settings), delete_volumes=delete_volumes, namespace_flag=namespace
             )
-            return show_plan(found, output, settings if server_dry_run else None)
+            return show_plan(found, output, settings if server_dry_run else None, yaml_objects=False)
         peek = store.load(app_name)
         if peek is not None and lifecycle.has_work_to_undo(peek):
             what = "and delete its volumes" if delete_volumes else "(volumes are kept)"
@@ -52,4 +56,4 @@ def teardown(
                 app_name, settings, store, events, connector(settings),
                 delete_volumes=delete_volumes, namespace_flag=namespace,
             )
-        report(outcome, json_output=output is o.Output.json)
+        report(outcome, json_output=output is o.DocOutput.json)

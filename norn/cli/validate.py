@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import typer
 
 from norn.cli import options as o
 from norn.cli.exits import Exit, handled
-from norn.cli.printing import out
+from norn.cli.printing import out, out_document
 from norn.cli.wiring import cwd, settings_for
 
 EPILOG = "Examples: norn validate · norn validate ./infraspec.yaml · norn validate web worker -o json"
@@ -19,7 +18,7 @@ def validate(
     targets: Optional[list[str]] = typer.Argument(
         None, metavar="[PATH|APP]...", help="Files, app folders or app names [default: every app under NORN_APPS_DIR]."
     ),
-    output: o.Output = o.OutputOption,
+    output: o.DocOutput = o.DocOutputOption,
     debug: bool = o.DebugOption,
 ) -> None:
     with handled(debug):
@@ -32,8 +31,8 @@ def validate(
         else:
             results = [validation.check_file(path) for path in validation.default_targets(settings.apps_dir)]
         results = validation.with_conflicts(results, settings.apps_dir)
-        if output is o.Output.json:
-            out(json.dumps([r.to_json() for r in results], indent=2))
+        if output is not o.DocOutput.text:
+            out_document([r.to_json() for r in results], output.value)
         else:
             for result in results:
                 for line in validation.lines(result):

@@ -8,11 +8,11 @@ from pathlib import Path
 from norn.errors import UsageError
 
 
-def settings_for(namespace: str | None, context: str | None, state_backend=None):
+def settings_for(namespace: str | None, context: str | None, state_backend=None, kubeconfig: str | None = None):
     from norn import settings
 
     backend = state_backend.value if state_backend else None
-    return settings.load().with_flags(namespace=namespace, context=context, state_backend=backend)
+    return settings.load().with_flags(namespace=namespace, context=context, state_backend=backend, kubeconfig=kubeconfig)
 
 
 def store_for(settings):
@@ -32,6 +32,7 @@ def connector(settings):
             settings.context,
             retry_seconds=settings.api_retry_seconds,
             request_timeout=settings.api_timeout,
+            explicit=settings.kubeconfig_flag,
         )
 
     return connect

@@ -18,8 +18,11 @@ from norn.kube.kubeconfig import (
 )
 
 
-def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float = 30.0, request_timeout: float = 30.0) -> Cluster:
-    """Load credentials like kubectl: KUBECONFIG, else ~/.kube/config, else in-cluster."""
+def connect(
+    kubeconfig: str | None, context: str | None, *, retry_seconds: float = 30.0, request_timeout: float = 30.0,
+    explicit: bool = False,
+) -> Cluster:
+    """Load credentials like kubectl: --kubeconfig (``explicit``), else KUBECONFIG, else ~/.kube/config, else in-cluster."""
     try:
         from norn.kube.lazyimport import import_kube_config, import_without_init
 
@@ -58,11 +61,11 @@ def connect(kubeconfig: str | None, context: str | None, *, retry_seconds: float
                 "no Kubernetes credentials: KUBECONFIG is not set and ~/.kube/config does not exist",
                 hint="point KUBECONFIG at your kubeconfig file",
             )
-        files = read_kubeconfigs(config_file)
+        files = read_kubeconfigs(config_file, explicit=explicit)
         active = pick_context(files, context)
         user = _load(kube_config, files, config_file, active, configuration)
     except ConfigException as exc:
-        raise UsageError(f"kubeconfig {config_file}: {exc}", hint="check KUBECONFIG and --context") from exc
+        raise UsageError(f"kubeconfig {config_file}: {exc}", hint="check --kubeconfig or KUBECONFIG, and --context") from exc
     configuration.retries = False
     return Cluster(ApiClient(configuration), active, user, **options)
 

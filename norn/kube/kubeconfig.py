@@ -18,14 +18,21 @@ KUBECONFIG_MAX_NODES = 1_000_000  # YAML nodes once aliases are expanded: an ali
 SECTIONS = ("clusters", "contexts", "users")
 
 
-def read_kubeconfigs(config_file: str) -> list[tuple[str, dict]]:
+def read_kubeconfigs(config_file: str, *, explicit: bool = False) -> list[tuple[str, dict]]:
     """Each existing file of a KUBECONFIG list, parsed: (path, its mapping).
 
-    Anything that is not a kubeconfig is refused here with one line naming the
-    file, before the client's loader sees it.
+    ``explicit``: the path of --kubeconfig, one file that must exist, never split on ':'
+    (client-go's ClientConfigLoadingRules.Load with an ExplicitPath). Anything that is not a
+    kubeconfig is refused here with one line naming the file, before the client's loader sees it.
     """
-    paths = [str(Path(p).expanduser()) for p in config_file.split(os.pathsep) if p]
-    existing = [p for p in paths if os.path.exists(p)]
+    if explicit:
+        path = str(Path(config_file).expanduser())
+        if not os.path.exists(path):
+            raise UsageError(f"kubeconfig {config_file} does not exist (given with --kubeconfig)", hint="check the path")
+        existing = [path]
+    else:
+        paths = [str(Path(p).expanduser()) for p in config_file.split(os.pathsep) if p]
+        existing = [p for p in paths if os.path.exists(p)]
     if not existing:
         raise UsageError(f"kubeconfig {config_file} does not exist", hint="check KUBECONFIG")
     files, total = [], 0

@@ -74,25 +74,63 @@ def observe(cluster: "Cluster", apps: list[str], namespaces: set[str], settings:
     return observed
 
 
+# The kinds of what is not a Kubernetes object, in the JSON of `status --live` (named by hostname or app).
+INGRESS_RULE, DNS_RECORD, INFRASPEC = "IngressRule", "DNSRecord", "Infraspec"
+
+
+def _identity(kind: str, name: str, namespace: str | None) -> dict[str, Any]:
+    """kind and name, and the namespace of a Kubernetes object (the others have none)."""
+    return {"kind": kind, "name": name, **({"namespace": namespace} if namespace is not None else {})}
+
+
 @dataclass
 class Drift:
-    what: str
+    what: str  # the message, as the text view shows it
     fix: str
+    kind: str
+    name: str
+    namespace: str | None = None
+    field: str | None = None  # the edited field's path, for an edited object
 
-    def to_json(self) -> dict[str, str]:
-        return {"drift": self.what, "fix": self.fix}
+    def to_json(self) -> dict[str, Any]:
+        found = _identity(self.kind, self.name, self.namespace)
+        if self.field is not None:
+            found["field"] = self.field
+        return {**found, "message": self.what, "fix": self.fix}
+
+
+@dataclass
+class LiveObject:
+    """How one recorded thing is now: a line of the text view (label, text) and its JSON entry."""
+
+    label: str
+    text: str
+    kind: str
+    name: str
+    state: str  # one word for machines: present, gone, missing, elsewhere, changed ...
+    namespace: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**_identity(self.kind, self.name, self.namespace), "state": self.state, "message": self.text,
+                **self.details}
 
 
 @dataclass
 class Live:
-    """One app: a line per recorded object saying how it is, and its drift."""
+    """One app: each recorded object and how it is, and its drift."""
 
     app: str
-    lines: list[tuple[str, str]] = field(default_factory=list)
+    objects: list[LiveObject] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
 
+    @property
+    def lines(self) -> list[tuple[str, str]]:
+        return [(found.label, found.text) for found in self.objects]
+
     def to_json(self) -> dict[str, Any]:
-        return {"live": {label: text for label, text in self.lines}, "drift": [d.to_json() for d in self.drift]}
+        """A list each, not a mapping by label: two PVCs are two entries."""
+        return {"live": [found.to_json() for found in self.objects], "drift": [d.to_json() for d in self.drift]}
 
 
 def assess(
@@ -111,30 +149,38 @@ def assess(
         obj = observed.get(kind, namespace, name)
         what = kind.describe(namespace, name)
         if obj is None:
-            live.drift.append(Drift(f"{what} is gone", f"run {force} to create it again"))
-            live.lines.append((kind.name, f"{name}: gone"))
+            live.drift.append(Drift(f"{what} is gone", f"run {force} to create it again", kind.name, name, namespace))
+            live.objects.append(LiveObject(kind.name, f"{name}: gone", kind.name, name, "gone", namespace))
             return None
         norns = {k: v for k, v in (desired or {}).items() if k not in ("apiVersion", "kind")}  # lists omit them
         if ownership.INSTANCE not in ((obj.get("metadata") or {}).get("labels") or {}):
             norns = _without_instance(norns)  # made before norn set the label: not an edit
         for path, want, have in edited_fields(norns, obj):
             values = f" (norn set {want!r}, now {have!r})" if _scalar(want) and _scalar(have) else ""
-            live.drift.append(Drift(f"{what}: {path} was edited{values}", f"run {force} to restore it from the infraspec"))
+            live.drift.append(Drift(f"{what}: {path} was edited{values}", f"run {force} to restore it from the infraspec",
+                                    kind.name, name, namespace, path))
         return obj
+
+    def present(kind: Kind, name: str, text: str, **details: Any) -> None:
+        live.objects.append(LiveObject(kind.name, f"{name}: {text}", kind.name, name, "present", namespace, details))
 
     if name := resources.deployment:
         desired = manifests.deployment(wanted, settings) if wanted else None
         if obj := check(DEPLOYMENT, name, desired):
-            live.lines.append(("Deployment", f"{name}: {_deployment_text(obj)}"))
+            status = obj.get("status") or {}
+            present(DEPLOYMENT, name, _deployment_text(obj), replicas=(obj.get("spec") or {}).get("replicas", 1),
+                    readyReplicas=status.get("readyReplicas", 0), rolledOut=rollout_status(obj).done)
     for claim in resources.persistent_volume_claims:
         claims = manifests.persistent_volume_claims(wanted, namespace) if wanted else []
         desired = next((c for c in claims if c["metadata"]["name"] == claim), None)
         if obj := check(PVC, claim, desired):
-            live.lines.append(("PersistentVolumeClaim", f"{claim}: {(obj.get('status') or {}).get('phase', 'no phase reported')}"))
+            phase = (obj.get("status") or {}).get("phase")
+            present(PVC, claim, phase or "no phase reported", phase=phase)
     if name := resources.service:
         desired = manifests.service(wanted, settings) if wanted else None
         if check(SERVICE, name, desired):
-            live.lines.append(("Service", f"{name}: {_endpoints_text(observed.get(ENDPOINTS, namespace, name))}"))
+            ready, not_ready = _endpoint_counts(observed.get(ENDPOINTS, namespace, name))
+            present(SERVICE, name, _endpoints_text(ready, not_ready), endpoints=ready, notReadyEndpoints=not_ready)
     if rule := resources.ingress_rule:
         _check_rule(rule, observed, live, force)
     if route := resources.dns_route:
@@ -142,63 +188,81 @@ def assess(
     if name := resources.cron_job:
         desired = manifests.cronjob(wanted, settings) if wanted else None
         if obj := check(CRONJOB, name, desired):
-            last = (obj.get("status") or {}).get("lastScheduleTime") or "never"
-            live.lines.append(("CronJob", f"{name}: schedule {obj['spec'].get('schedule')}, last scheduled {last}"))
+            schedule, last = obj["spec"].get("schedule"), (obj.get("status") or {}).get("lastScheduleTime")
+            present(CRONJOB, name, f"schedule {schedule}, last scheduled {last or 'never'}",
+                    schedule=schedule, lastScheduleTime=last)
     return live
 
 
 def _spec_changed(state: ForgeState, spec: "Infraspec | None", problem: str | None, live: Live) -> bool:
+    def said(text: str, word: str) -> None:
+        live.objects.append(LiveObject("Infraspec", text, INFRASPEC, state.app, word))
+
     if spec is None:
-        live.lines.append(("Infraspec", f"cannot tell whether it changed: {problem}"))
+        said(f"cannot tell whether it changed: {problem}", "unknown")
         return False
-    if state.spec_digest is None or state.spec_digest == spec_digest(spec):
-        live.lines.append(("Infraspec", "unchanged since the forge" if state.spec_digest else "no digest recorded"))
+    if state.spec_digest is None:
+        said("no digest recorded", "unknown")
         return False
-    live.lines.append(("Infraspec", "changed since the forge"))
+    if state.spec_digest == spec_digest(spec):
+        said("unchanged since the forge", "unchanged")
+        return False
+    said("changed since the forge", "changed")
     live.drift.append(Drift(
         f"the infraspec changed since the forge; run norn forge {state.app} to apply it",
         f"run norn plan {state.app} to see what would change, then norn forge {state.app}",
+        INFRASPEC, state.app,
     ))
     return True
 
 
 def _check_rule(rule: IngressRule, observed: Observed, live: Live, force: str) -> None:
     hostname, service = rule.hostname, rule.service
+
+    def said(text: str, word: str, routed: str | None = None) -> None:
+        details = {"service": routed, "configMap": observed.config_name}
+        live.objects.append(LiveObject("Ingress rule", text, INGRESS_RULE, hostname, word, details=details))
+
+    def drifted(what: str, fix: str) -> None:
+        live.drift.append(Drift(what, fix, INGRESS_RULE, hostname))
+
     if observed.config_text is None:
-        live.lines.append(("Ingress rule", f"{hostname}: the cloudflared ConfigMap {observed.config_name} is gone"))
-        live.drift.append(Drift(f"ConfigMap {observed.config_name} is gone, and the rule for {hostname} with it",
-                                "redeploy cloudflared, then run " + force))
+        said(f"{hostname}: the cloudflared ConfigMap {observed.config_name} is gone", "gone")
+        drifted(f"ConfigMap {observed.config_name} is gone, and the rule for {hostname} with it",
+                "redeploy cloudflared, then run " + force)
         return
     try:
         routed = ingress.find_rule(observed.config_text, hostname)
     except NornError as exc:
-        live.lines.append(("Ingress rule", f"{hostname}: cannot read the cloudflared config: {exc.message}"))
+        said(f"{hostname}: cannot read the cloudflared config: {exc.message}", "unknown")
         return
     if routed is None:
-        live.lines.append(("Ingress rule", f"{hostname}: missing"))
-        live.drift.append(Drift(f"the ingress rule for {hostname} was removed from {observed.config_name}",
-                                f"run {force} to add it again"))
+        said(f"{hostname}: missing", "missing")
+        drifted(f"the ingress rule for {hostname} was removed from {observed.config_name}", f"run {force} to add it again")
     elif routed != service:
-        live.lines.append(("Ingress rule", f"{hostname} → {routed}"))
-        live.drift.append(Drift(f"the ingress rule for {hostname} points to {routed}, not {service}",
-                                f"remove that rule from {observed.config_name}, then run {force}"))
+        said(f"{hostname} → {routed}", "elsewhere", routed)
+        drifted(f"the ingress rule for {hostname} points to {routed}, not {service}",
+                f"remove that rule from {observed.config_name}, then run {force}")
     else:
-        live.lines.append(("Ingress rule", f"{hostname} → {service}: present"))
+        said(f"{hostname} → {service}: present", "present", routed)
 
 
 def _check_dns(route: DnsRoute, settings: "Settings", live: Live, force: str) -> None:
     """The CNAME through the Cloudflare API, when a token allows it; otherwise say it is not checked."""
     hostname = route.hostname
     if not settings.cloudflare_token:
-        live.lines.append(("DNS record", f"{hostname}: not checked (set CLOUDFLARE_API_TOKEN to check it)"))
+        text = f"{hostname}: not checked (set CLOUDFLARE_API_TOKEN to check it)"
+        live.objects.append(LiveObject("DNS record", text, DNS_RECORD, hostname, "unchecked"))
         return
     from norn.cloudflare.dnsrecords import dns_record_status
 
     tunnel_id = settings.tunnel_id or route.tunnel_id
     said = dns_record_status(hostname, tunnel_id, settings.cloudflare_token, settings.cloudflare_base_url)
-    live.lines.append(("DNS record", said))
-    if said.startswith(("missing:", "elsewhere:")):
-        live.drift.append(Drift(f"the DNS record of {hostname} {said.split(': ', 1)[1]}", f"run {force} to route it again"))
+    word, detail = said.split(": ", 1)  # dns_record_status says "<word>: <detail>"
+    live.objects.append(LiveObject("DNS record", said, DNS_RECORD, hostname, word))
+    if word in ("missing", "elsewhere"):
+        live.drift.append(Drift(f"the DNS record of {hostname} {detail}", f"run {force} to route it again",
+                                DNS_RECORD, hostname))
 
 
 def _deployment_text(obj: dict) -> str:
@@ -212,10 +276,13 @@ def _deployment_text(obj: dict) -> str:
     return f"{text}; {conditions}" if conditions else text
 
 
-def _endpoints_text(endpoints: dict | None) -> str:
+def _endpoint_counts(endpoints: dict | None) -> tuple[int, int]:
     subsets = (endpoints or {}).get("subsets") or []
     ready = sum(len(s.get("addresses") or []) for s in subsets)
-    not_ready = sum(len(s.get("notReadyAddresses") or []) for s in subsets)
+    return ready, sum(len(s.get("notReadyAddresses") or []) for s in subsets)
+
+
+def _endpoints_text(ready: int, not_ready: int) -> str:
     return f"{ready} endpoint{'s' if ready != 1 else ''}" + (f" ({not_ready} not ready)" if not_ready else "")
 
 

@@ -51,6 +51,7 @@ def open_store(settings: "Settings", backend: str | None = None, namespace: str 
                 settings.context,
                 retry_seconds=settings.api_retry_seconds,
                 request_timeout=settings.api_timeout,
+                explicit=settings.kubeconfig_flag,
             )
 
         return KubernetesStore(

@@ -302,7 +302,7 @@ def test_status_live_says_to_forge_to_apply_an_edit(norn, cluster):
     forged(norn)
     norn.write_spec(WEB_SPEC.replace("replicas: 2", "replicas: 3"))
     live = json.loads(norn("status", "web", "--live", "-o", "json").stdout)
-    assert live["drift"][0]["drift"] == "the infraspec changed since the forge; run norn forge web to apply it"
+    assert live["drift"][0]["message"] == "the infraspec changed since the forge; run norn forge web to apply it"
 
 
 def test_a_removed_external_hostname_takes_its_rule_and_record_with_it(norn, cluster, cloudflared_bin, cfapi):

@@ -54,7 +54,7 @@ def run_probe() -> Probe:
 
 def test_the_console_script_runs_the_command_without_collection_and_freezes_at_exit(monkeypatch):
     seen = []
-    monkeypatch.setattr(cli, "app", lambda: seen.append(gc.isenabled()))
+    monkeypatch.setattr(cli, "app", lambda **_: seen.append(gc.isenabled()))
     cli.main()
     assert seen == [False]
     assert gc.get_freeze_count() > 0  # the interpreter's last collection has nothing to walk

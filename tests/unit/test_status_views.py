@@ -296,9 +296,10 @@ def test_plain_status_table_cuts_a_wide_error_to_40_columns():
 
 
 def live(lines=(), drift=()):
-    from norn.operations.drift import Drift, Live
+    from norn.operations.drift import Drift, Live, LiveObject
 
-    return Live("web", list(lines), [Drift(what, fix) for what, fix in drift])
+    objects = [LiveObject(label, text, label, text.split(":")[0], "present") for label, text in lines]
+    return Live("web", objects, [Drift(what, fix, "Service", "web", "default") for what, fix in drift])
 
 
 def test_live_status_lists_each_object_then_each_drift_with_its_fix():
