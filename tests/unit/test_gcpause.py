@@ -79,7 +79,7 @@ def test_the_console_script_module_loads_no_typer_so_the_collector_is_off_before
     code = (
         "import gc, sys; import norn.cli as cli; assert 'typer' not in sys.modules, 'typer loaded early'\n"
         "import norn.cli.root; seen = []\n"
-        "cli.app = lambda: seen.append(gc.isenabled()); cli.main(); assert seen == [False]"
+        "cli.app = lambda **_: seen.append(gc.isenabled()); cli.main(); assert seen == [False]"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
