@@ -14,11 +14,11 @@ from norn.cli.interrupts import interruptible
 from norn.cli.printing import report, sink
 from norn.cli.wiring import connector, settings_for, store_for
 
-EPILOG = "Examples: norn teardown web · norn teardown web --yes --delete-volumes"
+EPILOG = "Examples: norn teardown web · norn teardown web --yes --delete-volumes · norn teardown web api --yes"
 
 
 def teardown(
-    app_name: str = typer.Argument(..., metavar="APP", help="The app to tear down."),
+    app_names: list[str] = typer.Argument(..., metavar="APP...", help="The apps to tear down; several run together."),
     yes: bool = o.YesOption,
     delete_volumes: bool = typer.Option(False, "--delete-volumes", help="Also delete the app's PersistentVolumeClaims and their data."),
     namespace: Optional[str] = o.NamespaceOption,
@@ -34,6 +34,10 @@ def teardown(
         from norn.operations import lifecycle
 
         settings = settings_for(None, context, state_backend)
+        if len(app_names) > 1:
+            return teardown_many(app_names, settings, yes, delete_volumes, namespace, dry_run or server_dry_run,
+                                 output)
+        app_name = app_names[0]
         check_app_name(app_name)
         store = store_for(settings.with_flags(namespace=namespace))  # the state lives with the app by default
         if dry_run or server_dry_run:
@@ -53,3 +57,18 @@ def teardown(
                 delete_volumes=delete_volumes, namespace_flag=namespace,
             )
         report(outcome, json_output=output is o.Output.json)
+
+
+def teardown_many(apps, settings, yes, delete_volumes, namespace, dry_run, output) -> None:
+    """Several apps in one run: one config write and one cloudflared restart for them all."""
+    from norn.cli import many as cli_many
+    from norn.operations import many
+
+    cli_many.refuse({"--dry-run": dry_run})
+    cli_many.checked(lambda: many.check_names(apps))
+    store = store_for(settings.with_flags(namespace=namespace))
+    what = "and delete their volumes" if delete_volumes else "(volumes are kept)"
+    confirm(yes, f"Tear down {len(apps)} apps ({', '.join(apps)}) {what}?", "teardown")
+    cli_many.run("teardown", lambda events: many.teardown_many(
+        apps, settings, store, events, connector(settings), delete_volumes=delete_volumes,
+        namespace_flag=namespace), output.value)
