@@ -9,7 +9,7 @@ failure does not stop the others.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from norn.kube.cluster import Cluster
     from norn.settings import Settings
     from norn.store import StateStore
+
+
+INTERRUPTED = 130
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def teardown_many(
 
 def _run_all(apps: list[str], parallel: int, one: Callable, sink: Sink, done: str) -> list[AppResult]:
     coordinator = Gathering(apps, parallel)
-    tools = replace(Tools(), tunnel=coordinator)
+    tools = Tools(tunnel=coordinator)
     shared = Serialized(sink)
     results: dict[str, AppResult] = {}
     bugs: list[BaseException] = []
@@ -172,18 +175,25 @@ def _run_all(apps: list[str], parallel: int, one: Callable, sink: Sink, done: st
             results[app] = AppResult(app, exc.exit_code, exc.message, exc.step)
         except NornError as exc:
             results[app] = AppResult(app, exc.exit_code, exc.message)
+        except KeyboardInterrupt:
+            results[app] = AppResult(app, INTERRUPTED, "rerun the same command to resume")
         except BaseException as exc:  # a bug: shown with its traceback once every app is done
             results[app] = AppResult(app, 1, f"norn failed: {exc!r}")
             bugs.append(exc)
         finally:
             coordinator.ended(app)
 
-    # Daemon threads: an interrupted run exits without waiting for them (the next run resumes each app).
+    # Daemon threads: a second signal exits at once (cli.interrupts), without waiting for them.
     threads = [threading.Thread(target=work, args=(app,), name=f"norn:{app}", daemon=True) for app in apps]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:  # signals reach the main thread only: the apps stop at their next point
+        coordinator.stop()
+        for thread in threads:
+            thread.join()
     if bugs:
         raise bugs[0]
     return [results[app] for app in apps]

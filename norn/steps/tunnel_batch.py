@@ -9,7 +9,9 @@ and each goes on with its own result. Edits come before restarts: an app waiting
 still has no edit left, one waiting at an edit still has its restart to come.
 
 At most ``parallel`` apps work at once (cloudflared processes included); an app waiting at a
-point gives its place up to another.
+point gives its place up to another. Once the run is interrupted (``stop``), an app not yet at work
+does not start, and one reaching a point that was not carried out for it yet stops there, as a
+step interrupted by Ctrl-C does: recorded as interrupted, its state saved and its lock freed.
 """
 
 from __future__ import annotations
@@ -37,12 +39,21 @@ class Gathering:
         self._left: dict[str, list[str] | None] = {app: None for app in apps}  # None: not started, may reach any
         self._waiting: dict[str, list[_Waiter]] = {}
         self._acting = False
+        self._stopping = False
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """One of the ``parallel`` places to work in, for an app's whole run."""
         with self._slots:
+            if self._stopping:
+                raise KeyboardInterrupt
             yield
+
+    def stop(self) -> None:
+        """The run was interrupted: the apps stop at their next point (see the module's docstring)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
 
     def steps(self, app: str, names: list[str]) -> None:
         with self._cond:
@@ -89,6 +100,10 @@ class Gathering:
         """None once another thread carried the point out for ``me``; the batch when it is this thread's turn."""
         with self._cond:
             while not me.done:
+                if self._stopping and me in self._waiting.get(kind, []):  # not in a batch being carried out
+                    self._waiting[kind].remove(me)
+                    self._cond.notify_all()
+                    raise KeyboardInterrupt
                 if not self._acting and self._ready(kind):
                     self._acting = True
                     return self._waiting.pop(kind)
