@@ -5,15 +5,17 @@ so the run reads and writes the cloudflared ConfigMap once (more only on a 409 C
 re-reads and re-applies every edit) and restarts cloudflared once. Counted from the stand-in's log.
 
 What the real API server does that this relies on: a PUT carries the resourceVersion read, and the
-server refuses it with 409 Conflict when the object changed since (kubernetes
-staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go Update, via
-pkg/registry/rest/update.go); a strategic merge patch of one pod-template annotation, as
-`kubectl rollout restart` sends it (kubectl pkg/polymorphichelpers/objectrestarter.go
+server refuses it with 409 Conflict when the object changed since (kubernetes/apiserver
+pkg/registry/generic/registry/store.go, (*Store).Update: apierrors.NewConflict with
+OptimisticLockErrorMsg), which is why a conflict re-reads and re-applies every gathered edit; one
+strategic merge patch of the pod template's kubectl.kubernetes.io/restartedAt annotation, as
+`kubectl rollout restart` makes it (kubernetes/kubectl pkg/polymorphichelpers/objectrestarter.go,
 defaultObjectRestarter), starts one rollout however many rules changed.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -285,3 +287,44 @@ def test_an_interrupted_run_stops_each_app_at_its_next_shared_point_and_a_rerun_
     rerun = norn("forge", *apps)
     assert rerun.code == 0, rerun.stderr
     assert counts(cluster, RESTART) == {"PATCH": 1} and counts(cluster, CONFIGMAP) == {}
+
+
+def test_many_apps_with_the_state_in_the_cluster(norn, cluster):
+    """The kubernetes backend: each app's own Lease and state Secret, taken and written from its own thread."""
+    apps = write_apps(norn, 5)
+    run = norn("forge", *apps, "--output", "json", NORN_STATE_BACKEND="kubernetes")
+    assert run.code == 0, run.stderr
+    assert counts(cluster, RESTART) == {"PATCH": 1} and counts(cluster, CONFIGMAP) == {"GET": 1, "PUT": 1}
+    status = norn("status", "--output", "json", NORN_STATE_BACKEND="kubernetes")
+    assert sorted((row["app"], row["status"]) for row in json.loads(status.stdout)) == [(app, "forged") for app in apps]
+    down = norn("teardown", *apps, "--yes", NORN_STATE_BACKEND="kubernetes")
+    assert down.code == 0, down.stderr
+    assert configmap_text(cluster) == DEFAULT_CLOUDFLARED_CONFIG
+
+
+def test_updates_of_many_apps_replace_their_rules_in_one_write(norn, cluster):
+    """An in-place update's update-cloudflared is gathered like a forge's patch-cloudflared."""
+    apps = write_apps(norn, 3)
+    assert norn("forge", *apps).code == 0
+    for app in apps[:2]:
+        norn.write_spec(APP_SPEC.format(app=app).replace(f"{app}.example.com", f"{app}-new.example.com"), app)
+    cluster.clear_log()
+    run = norn("forge", *apps, "--output", "json")
+    assert run.code == 0, run.stderr
+    assert counts(cluster, CONFIGMAP) == {"GET": 1, "PUT": 1}
+    assert counts(cluster, RESTART) == {"PATCH": 1}
+    assert sorted(hostnames(cluster)[1:-1]) == ["app-00-new.example.com", "app-01-new.example.com", "app-02.example.com"]
+    assert "app-02 is forged and up to date" in run.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (("teardown", "app-00", "app-01", "--dry-run"), "error: --dry-run works on one app at a time"),
+    (("teardown", "app-00", "app-01", "app-00", "--yes"), "error: app-00 is given 2 times"),
+    (("forge", "app-00", "--all"), "error: name the apps to forge, or pass --all, not both"),
+])
+def test_many_app_usage_errors_exit_2_and_change_nothing(norn, cluster, args, words):
+    write_apps(norn, 2)
+    run = norn(*args)
+    assert run.code == 2
+    assert run.stderr.startswith(words), run.stderr
+    assert cluster.requests == [] and not norn.state_dir.exists()

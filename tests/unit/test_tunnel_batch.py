@@ -69,10 +69,16 @@ def test_an_edit_that_makes_the_config_invalid_alone_fails_only_its_app():
 
 
 def test_a_combined_config_no_edit_alone_makes_invalid_fails_every_edit_with_the_checkers_words():
-    """Each edit alone is valid; together they repeat a key, which cloudflared's YAML decoding refuses."""
+    """Each edit alone is valid; together they repeat a key, which cloudflared refuses: it decodes the config
+    with gopkg.in/yaml.v3 (cloudflare/cloudflared config/configuration.go, ReadConfigFile), and yaml.v3
+    refuses a mapping key defined twice."""
     server = CountingServer()
-    first = lambda text: (text + "loglevel: info\n", True)  # noqa: E731
-    second = lambda text: (text + "loglevel: warn\n", True)  # noqa: E731
+    def first(text):
+        return text + "loglevel: info\n", True
+
+    def second(text):
+        return text + "loglevel: warn\n", True
+
     results = run_batch(server, [first, second, adding("a.example.com")])
     assert server.writes == 0  # the culprits cannot be told apart: every edit that changed the config fails
     assert all(isinstance(result, IngressError) for result in results)
