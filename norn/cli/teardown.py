@@ -35,8 +35,8 @@ def teardown(
 
         settings = settings_for(None, context, state_backend)
         if len(app_names) > 1:
-            return teardown_many(app_names, settings, yes, delete_volumes, namespace, dry_run or server_dry_run,
-                                 output)
+            return teardown_many(app_names, settings, yes, delete_volumes, namespace,
+                                 {"--dry-run": dry_run, "--server-dry-run": server_dry_run}, output)
         app_name = app_names[0]
         check_app_name(app_name)
         store = store_for(settings.with_flags(namespace=namespace))  # the state lives with the app by default
@@ -59,12 +59,12 @@ def teardown(
         report(outcome, json_output=output is o.Output.json)
 
 
-def teardown_many(apps, settings, yes, delete_volumes, namespace, dry_run, output) -> None:
+def teardown_many(apps, settings, yes, delete_volumes, namespace, one_app_flags, output) -> None:
     """Several apps in one run: one config write and one cloudflared restart for them all."""
     from norn.cli import many as cli_many
     from norn.operations import many
 
-    cli_many.refuse({"--dry-run": dry_run})
+    cli_many.refuse(one_app_flags)
     cli_many.checked(lambda: many.check_names(apps))
     store = store_for(settings.with_flags(namespace=namespace))
     what = "and delete their volumes" if delete_volumes else "(volumes are kept)"

@@ -172,7 +172,7 @@ def _run_all(apps: list[str], parallel: int, one: Callable, sink: Sink, done: st
                 outcome = one(app, tools, shared)
             results[app] = AppResult(app, 0, done if outcome.ran else outcome.message)
         except StepFailed as exc:
-            results[app] = AppResult(app, exc.exit_code, exc.message, exc.step)
+            results[app] = AppResult(app, exc.exit_code, exc.error, exc.step)
         except NornError as exc:
             results[app] = AppResult(app, exc.exit_code, exc.message)
         except KeyboardInterrupt:

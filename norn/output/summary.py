@@ -24,5 +24,5 @@ def _outcome(result: AppResult) -> str:
     if result.code == 0:
         return result.message
     if result.failed_step:
-        return f"failed: {result.message}; rerun to resume from {result.failed_step}"
+        return f"failed at {result.failed_step}: {result.message}; rerun the same command to resume"
     return f"{_WHY.get(result.code, 'failed')}: {result.message}"
