@@ -141,11 +141,13 @@ IN_PROGRESS = {"forge": ForgeStatus.FORGING, "teardown": ForgeStatus.TEARING_DOW
 
 def run(
     operation: str, steps: list[Step], ctx: Context, store: "StateStore", sink: Sink,
-    *, on_completed: Callable[[ForgeState], None] | None = None,
+    *, on_completed: Callable[[ForgeState], None] | None = None, then: list[str] | None = None,
 ) -> None:
     """Run the steps in order; raise StepFailed (state saved as forge_failed) at the first failure.
 
     ``on_completed`` changes the state once every step is done, in the same save that records the outcome.
+    ``then``: the steps another run of the same operation runs next (a force re-forge's), for the tunnel
+    coordinator to wait for.
     """
     state = ctx.state
     emit = _emitter(operation, ctx.app, sink)
@@ -158,7 +160,7 @@ def run(
     state.finished_at = None
     store.save(state)
     ctx.tools.recorder.steps(operation, [step.name for step in steps])
-    ctx.tools.tunnel.steps(ctx.app, [step.name for step in steps])
+    ctx.tools.tunnel.steps(ctx.app, [step.name for step in steps] + (then or []))
 
     for step in steps:
         ctx.tools.recorder.start(operation, step.name)

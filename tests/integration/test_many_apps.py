@@ -328,3 +328,16 @@ def test_many_app_usage_errors_exit_2_and_change_nothing(norn, cluster, args, wo
     assert run.code == 2
     assert run.stderr.startswith(words), run.stderr
     assert cluster.requests == [] and not norn.state_dir.exists()
+
+
+def test_a_force_reforge_of_many_gathers_its_teardown_and_its_forge(norn, cluster):
+    """Each app's teardown then forge, in one locked run: one write and one restart for each half, for all apps."""
+    apps = write_apps(norn, 4)
+    assert norn("forge", *apps).code == 0
+    cluster.clear_log()
+    cluster.inject(method="DELETE", path_contains="/deployments/app-03", delay=2)  # app-03 comes last to its forge
+    run = norn("forge", *apps, "--force", "--yes", "--output", "json")
+    assert run.code == 0, run.stderr
+    assert counts(cluster, CONFIGMAP) == {"GET": 2, "PUT": 2}
+    assert counts(cluster, RESTART) == {"PATCH": 2}
+    assert sorted(hostnames(cluster)[1:-1]) == [f"{app}.example.com" for app in apps]
