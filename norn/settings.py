@@ -25,6 +25,7 @@ DEFAULTS = {
     "NORN_PG_USER": "norn",
     "NORN_STATE_BACKEND": "local",
     "NORN_LOCK_SECONDS": "60",
+    "NORN_PARALLEL": "8",
 }
 
 CLOUDFLARED_CONFIG_KEY = "config.yaml"
@@ -61,6 +62,7 @@ class Settings(NamedTuple):
     state_backend: str = "local"  # local | kubernetes
     state_namespace: str | None = None  # NORN_STATE_NAMESPACE; None: the app namespace
     lock_seconds: int = 60  # the kubernetes backend's Lease duration
+    parallel: int = 8  # NORN_PARALLEL: apps of a many-app run at work at once (and cloudflared processes)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self) if name != "cloudflare_token")
@@ -145,6 +147,17 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             hint="set it to a whole number of 1 or more, such as 60",
         ) from None
 
+    parallel_text = get("NORN_PARALLEL")
+    try:
+        parallel = int(parallel_text)
+        if parallel < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"NORN_PARALLEL={parallel_text!r} is not a number of apps",
+            hint="set it to a whole number of 1 or more, such as 8",
+        ) from None
+
     for name, rule in _NAMED_SETTINGS.items():
         _checked_name(f"{name}=", env.get(name, "").strip() or None, rule)  # unset: the default, valid
 
@@ -170,6 +183,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         state_backend=backend,
         state_namespace=env.get("NORN_STATE_NAMESPACE", "").strip() or None,
         lock_seconds=lock_seconds,
+        parallel=parallel,
     )
 
 

@@ -24,13 +24,14 @@ def out(text: str, nl: bool = True, err: bool = False) -> None:
 
 
 @contextmanager
-def sink(output: str):
+def sink(output: str, plain: bool = False):
     """The event sink for this output ("text" or "json"), closed (live view stopped) before any
-    error is printed. Its first event turns the garbage collector back on (gcpause)."""
+    error is printed; ``plain``: lines even on a terminal (many apps). Its first event turns the
+    garbage collector back on (gcpause)."""
     from norn.output.guard import Guarded
     from norn.output.sinks import make_sink
 
-    guarded = Guarded(make_sink(output), sys.stdout)
+    guarded = Guarded(make_sink(output, force_terminal=False if plain else None), sys.stdout)
     try:
         yield gcpause.ResumingSink(guarded)
     finally:

@@ -15,11 +15,13 @@ from norn.cli.printing import report, sink
 from norn.cli.wiring import connector, settings_for, store_for
 from norn.errors import UsageError
 
-EPILOG = "Examples: norn teardown web · norn teardown web --yes --delete-volumes"
+EPILOG = "Examples: norn teardown web · norn teardown web --yes --delete-volumes · norn teardown web api --yes"
 
 
 def teardown(
-    app_name: str = typer.Argument(..., metavar="APP", help="The app to tear down.", autocompletion=o.complete_app),
+    app_names: list[str] = typer.Argument(
+        ..., metavar="APP...", help="The apps to tear down; several run together.", autocompletion=o.complete_app
+    ),
     yes: bool = o.YesOption,
     delete_volumes: bool = typer.Option(False, "--delete-volumes", help="Also delete the app's PersistentVolumeClaims and their data."),
     namespace: Optional[str] = o.NamespaceOption,
@@ -38,6 +40,10 @@ def teardown(
         if output is o.DocOutput.yaml and not (dry_run or server_dry_run):
             raise UsageError("--output yaml shows the plan of a dry run", hint="add --dry-run")
         settings = settings_for(None, context, state_backend, kubeconfig)
+        if len(app_names) > 1:
+            return teardown_many(app_names, settings, yes, delete_volumes, namespace,
+                                 {"--dry-run": dry_run, "--server-dry-run": server_dry_run}, output)
+        app_name = app_names[0]
         check_app_name(app_name)
         store = store_for(settings.with_flags(namespace=namespace))  # the state lives with the app by default
         if dry_run or server_dry_run:
@@ -57,3 +63,18 @@ def teardown(
                 delete_volumes=delete_volumes, namespace_flag=namespace,
             )
         report(outcome, json_output=output is o.DocOutput.json)
+
+
+def teardown_many(apps, settings, yes, delete_volumes, namespace, one_app_flags, output) -> None:
+    """Several apps in one run: one config write and one cloudflared restart for them all."""
+    from norn.cli import many as cli_many
+    from norn.operations import many
+
+    cli_many.refuse(one_app_flags)
+    cli_many.checked(lambda: many.check_names(apps))
+    store = store_for(settings.with_flags(namespace=namespace))
+    what = "and delete their volumes" if delete_volumes else "(volumes are kept)"
+    confirm(yes, f"Tear down {len(apps)} apps ({', '.join(apps)}) {what}?", "teardown")
+    cli_many.run("teardown", lambda events: many.teardown_many(
+        apps, settings, store, events, connector(settings), delete_volumes=delete_volumes,
+        namespace_flag=namespace), output.value)

@@ -112,11 +112,12 @@ def forge(
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         if not updating:  # an update's namespace holds its objects; a create refused there says why itself
             ctx.cluster.check_namespace(ctx.namespace)  # nor does a namespace that is missing or being deleted
-        if force and state.status != ForgeStatus.UNFORGED:
-            pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
+        waits = wait_steps(wait_seconds) if wait_seconds else []
+        if force and state.status != ForgeStatus.UNFORGED:  # the forge's steps follow in this run
+            pipeline.run("teardown", teardown_steps(state), ctx, store, sink,
+                         then=[step.name for step in forge_steps(spec) + waits])
             state.resources = state.resources.after_teardown()
         state.resources.namespace = settings.namespace
-        waits = wait_steps(wait_seconds) if wait_seconds else []
         if updating:  # the new digest is recorded only once every step is done: a failed update reruns
             pipeline.run("forge", update_steps(spec) + waits, ctx, store, sink,
                          on_completed=lambda done: setattr(done, "spec_digest", digest))

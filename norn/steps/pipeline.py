@@ -50,6 +50,27 @@ class Unrecorded:
         pass
 
 
+class Alone:
+    """A run of one app: a shared tunnel edit or restart is carried out at once, for this app alone.
+
+    A many-app run puts a gathering one in its place (steps/tunnel_batch.py), which carries out the
+    edits of every app of the run in one write and their restarts in one.
+    """
+
+    def steps(self, app: str, names: list[str]) -> None:
+        pass
+
+    def passed(self, app: str, name: str) -> None:
+        pass
+
+    def gather(self, kind: str, ctx: "Context", item: Any, act: Callable[[list], list]) -> Any:
+        """``act([(ctx, item)])``'s one result; an exception it returns is raised."""
+        result = act([(ctx, item)])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
 def open_cloudflare_api(base_url: str, token: str) -> Any:
     from norn.cloudflare.cfapi import (
         Api,  # the HTTP client is loaded only when a record is to be deleted
@@ -66,6 +87,7 @@ class Tools:
     cloudflare_api: Callable[[str, str], Any] = open_cloudflare_api  # (base URL, token) -> an Api
     waiting: Any = field(default_factory=Waiting)  # how a step waits: polls, or (dry run) says it would
     recorder: Any = field(default_factory=Unrecorded)  # what writes mean and what is kept, for a plan
+    tunnel: Any = field(default_factory=Alone)  # the shared tunnel's edits and restarts: at once, or gathered
 
 
 @dataclass
@@ -119,11 +141,13 @@ IN_PROGRESS = {"forge": ForgeStatus.FORGING, "teardown": ForgeStatus.TEARING_DOW
 
 def run(
     operation: str, steps: list[Step], ctx: Context, store: "StateStore", sink: Sink,
-    *, on_completed: Callable[[ForgeState], None] | None = None,
+    *, on_completed: Callable[[ForgeState], None] | None = None, then: list[str] | None = None,
 ) -> None:
     """Run the steps in order; raise StepFailed (state saved as forge_failed) at the first failure.
 
     ``on_completed`` changes the state once every step is done, in the same save that records the outcome.
+    ``then``: the steps another run of the same operation runs next (a force re-forge's), for the tunnel
+    coordinator to wait for.
     """
     state = ctx.state
     emit = _emitter(operation, ctx.app, sink)
@@ -136,6 +160,7 @@ def run(
     state.finished_at = None
     store.save(state)
     ctx.tools.recorder.steps(operation, [step.name for step in steps])
+    ctx.tools.tunnel.steps(ctx.app, [step.name for step in steps] + (then or []))
 
     for step in steps:
         ctx.tools.recorder.start(operation, step.name)
@@ -158,6 +183,7 @@ def run(
                 if isinstance(exc, NornError) and exc.hint:
                     error = f"{error} (hint: {exc.hint})"
                 _fail(state, record, error, started, store)
+                ctx.tools.tunnel.passed(ctx.app, step.name)
                 emit("step", _step_payload(record))
                 emit("failed", {"step": step.name, "error": error})
                 if isinstance(exc, KeyboardInterrupt):
@@ -166,6 +192,7 @@ def run(
             record.duration_ms = _elapsed_ms(started)
         if reason is not None:
             record.status, record.output = events.SKIPPED, reason
+        ctx.tools.tunnel.passed(ctx.app, step.name)
         store.save(state)
         emit("step", _step_payload(record))
 

@@ -24,6 +24,11 @@ CONFLICT_BACKOFF_FIRST = 0.05  # seconds: the ceiling of the first random wait a
 CONFLICT_BACKOFF_CAP = 1.0
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
+# The points where a step touches the shared tunnel, by step name: what a many-app run gathers (tunnel_batch).
+EDIT, RESTART = "edit", "restart"
+POINTS = {"patch-cloudflared": EDIT, "unpatch-cloudflared": EDIT, "update-cloudflared": EDIT,
+          "restart-cloudflared": RESTART}
+
 
 def configmap_name(ctx: Context) -> str:
     return f"{ctx.settings.cloudflared_namespace}/{ctx.settings.cloudflared_configmap}"
@@ -84,6 +89,71 @@ def edit_config(ctx: Context, edit: Callable[[str], tuple[str, bool]]) -> Edited
     )
 
 
+def edit(ctx: Context, change: Callable[[str], tuple[str, bool]]) -> Edited | None:
+    """The app's config edit, carried out at once (one app) or in the run's one write (many apps)."""
+    return ctx.tools.tunnel.gather(EDIT, ctx, change, edit_all)
+
+
+def edit_all(batch: list[tuple[Context, Callable[[str], tuple[str, bool]]]]) -> list:
+    """One read-modify-write for every (ctx, edit) of ``batch``; for each, its Edited (or None) or the error.
+
+    An edit that cannot be made (IngressError), or whose rule alone makes the config invalid, fails its
+    app only; the others are written. The conflict loop of edit_config re-applies them all on a 409.
+    """
+    if len(batch) == 1:
+        ctx, change = batch[0]
+        return [_caught(lambda: edit_config(ctx, change))]
+    changes = [change for _, change in batch]
+    last: dict = {}
+
+    def combined(text: str) -> tuple[str, bool]:
+        new_text, flags, refused = combine(batch[0][0], text, changes)
+        last.update(flags=flags, refused=refused)
+        return new_text, any(flags)
+
+    try:
+        edited = edit_config(batch[0][0], combined)
+    except Exception as exc:  # the read, the write or cloudflared's check failed: every app's edit with it
+        return [last.get("refused", {}).get(i, exc) for i in range(len(batch))]
+    refused = last.get("refused", {})
+    return [refused.get(i) or (edited and Edited(edited.written, last["flags"][i], edited.as_sent))
+            for i in range(len(batch))]
+
+
+def combine(ctx: Context, text: str, changes: list) -> tuple[str, list[bool], dict[int, Exception]]:
+    """``changes`` applied in turn to ``text``: the new text, whether each changed it, and the refused ones.
+
+    A combined config norn's checks refuse is put down to the edits that are refused alone; when none
+    is, every edit that changed the config is refused with the checker's words.
+    """
+    refused: dict[int, Exception] = {}
+    while True:
+        new_text, flags = text, [False] * len(changes)
+        for i, change in enumerate(changes):
+            if i not in refused:
+                try:
+                    new_text, flags[i] = change(new_text)
+                except IngressError as exc:
+                    refused[i] = exc
+        if not any(flags) or not ingress_check.problems(new_text):
+            return new_text, flags, refused
+        alone = {i: _caught(lambda change=change: _validate(ctx, text, change(text)[0], with_cloudflared=False))
+                 for i, change in enumerate(changes) if flags[i]}
+        at_fault = {i: exc for i, exc in alone.items() if exc is not None}
+        if not at_fault:
+            at_fault = {i: _caught(lambda: _validate(ctx, text, new_text, with_cloudflared=False))
+                        for i in alone}
+        refused.update(at_fault)
+
+
+def _caught(call: Callable) -> object:
+    """What ``call`` returns, or the exception it raised."""
+    try:
+        return call()
+    except Exception as exc:
+        return exc
+
+
 def _validate(ctx: Context, old_text: str, new_text: str, *, with_cloudflared: bool = True) -> None:
     """Refuse a config cloudflared would not run: norn's own checks, then ``cloudflared``'s when it is on PATH."""
     problems = ingress_check.problems(new_text)
@@ -122,7 +192,7 @@ class PatchCloudflared:
         hostname = ctx.spec.hosts.external
         service = manifests.service_url(ctx.spec, ctx.namespace)
         with ctx.tools.recorder.doing(f"add the rule {hostname} → {service} to ConfigMap {configmap_name(ctx)}"):
-            edited = edit_config(ctx, lambda text: ingress.add_rule(text, hostname, service))
+            edited = edit(ctx, lambda text: ingress.add_rule(text, hostname, service))
         if edited is None:
             raise Skip(f"ConfigMap {configmap_name(ctx)} not found: cloudflared is not deployed")
         if not edited.as_sent and ingress.find_rule(edited.written, hostname) != service:
@@ -144,7 +214,7 @@ class UnpatchCloudflared:
         rule = ctx.resources.ingress_rule
         hostname, service = rule.hostname, rule.service
         with ctx.tools.recorder.doing(f"remove the rule {hostname} from ConfigMap {configmap_name(ctx)}"):
-            edited = edit_config(ctx, lambda text: ingress.remove_rule(text, hostname, service))
+            edited = edit(ctx, lambda text: ingress.remove_rule(text, hostname, service))
         if edited is None:
             ctx.resources.ingress_rule = None
             return f"ConfigMap {configmap_name(ctx)} is gone; nothing to remove"
@@ -167,20 +237,35 @@ class RestartCloudflared:
         return "tunnel config unchanged"
 
     def run(self, ctx: Context) -> str:
-        settings = ctx.settings
-        namespace, name = settings.cloudflared_namespace, settings.cloudflared_deployment
-        stamp = events.now().strftime("%Y-%m-%dT%H:%M:%SZ")  # RFC 3339 in seconds, as kubectl writes it
-        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         try:
-            with ctx.tools.recorder.doing(
-                f"restart Deployment {namespace}/{name}: set the pod template annotation {RESTARTED_AT}"
-            ):
-                patched = ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
-        except NotFound:
+            said, served = ctx.tools.tunnel.gather(RESTART, ctx, None, restart_all)
+        except Skip:
             ctx.resources.cloudflared_restart_pending = False
-            raise Skip(f"no cloudflared Deployment {namespace}/{name}") from None
-        annotations = patched.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations") or {}
-        if annotations.get(RESTARTED_AT) != stamp:
-            raise StepError(f"Deployment {namespace}/{name} did not keep the restart annotation {RESTARTED_AT}={stamp}")
+            raise
         ctx.resources.cloudflared_restart_pending = False
-        return f"restarted Deployment {namespace}/{name} (restartedAt {stamp})"
+        return said if served == 1 else f"{said}, once for the {served} apps of this run that changed the config"
+
+
+def restart_all(batch: list[tuple[Context, None]]) -> list:
+    """One restart for every app of ``batch``: for each, (what was said, how many it served) or the error."""
+    result = _caught(lambda: (send_restart(batch[0][0]), len(batch)))
+    return [result] * len(batch)
+
+
+def send_restart(ctx: Context) -> str:
+    """What ``kubectl rollout restart`` does to the cloudflared Deployment; Skip when there is none."""
+    settings = ctx.settings
+    namespace, name = settings.cloudflared_namespace, settings.cloudflared_deployment
+    stamp = events.now().strftime("%Y-%m-%dT%H:%M:%SZ")  # RFC 3339 in seconds, as kubectl writes it
+    patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+    try:
+        with ctx.tools.recorder.doing(
+            f"restart Deployment {namespace}/{name}: set the pod template annotation {RESTARTED_AT}"
+        ):
+            patched = ctx.cluster.patch(DEPLOYMENT, namespace, name, patch, STRATEGIC_MERGE)
+    except NotFound:
+        raise Skip(f"no cloudflared Deployment {namespace}/{name}") from None
+    annotations = patched.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations") or {}
+    if annotations.get(RESTARTED_AT) != stamp:
+        raise StepError(f"Deployment {namespace}/{name} did not keep the restart annotation {RESTARTED_AT}={stamp}")
+    return f"restarted Deployment {namespace}/{name} (restartedAt {stamp})"

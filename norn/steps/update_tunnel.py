@@ -19,7 +19,7 @@ from norn.steps.tunnel import (
     RestartCloudflared,
     UnpatchCloudflared,
     configmap_name,
-    edit_config,
+    edit,
     written_wrong,
 )
 from norn.steps.update import UNCHANGED
@@ -62,7 +62,7 @@ class UpdateCloudflared:
         where = configmap_name(ctx)
         with ctx.tools.recorder.doing(f"replace the rule {recorded.hostname} → {recorded.service} with "
                                       f"{hostname} → {service} in ConfigMap {where}, in its place"):
-            edited = edit_config(ctx, lambda text: ingress.replace_rule(text, recorded.hostname, hostname, service))
+            edited = edit(ctx, lambda text: ingress.replace_rule(text, recorded.hostname, hostname, service))
         if edited is None:
             raise Skip(f"ConfigMap {where} not found: cloudflared is not deployed")
         if not edited.as_sent and ingress.find_rule(edited.written, hostname) != service:
