@@ -10,9 +10,10 @@ import typer
 
 from norn.cli import options as o
 from norn.cli.exits import handled
+from norn.cli.known import check_known
 from norn.cli.printing import out, show_status
 from norn.cli.shown_state import as_seen, report_problems
-from norn.cli.wiring import settings_for, store_for
+from norn.cli.wiring import cwd, settings_for, store_for
 
 EPILOG = "Examples: norn status · norn status web · norn status web --output json · norn status --live"
 
@@ -31,15 +32,18 @@ def status(
 
         settings = settings_for(None, context, state_backend)
         store = store_for(settings)
+        if app_name is not None:
+            from norn.names import check_app_name
+
+            check_app_name(app_name)
+            if (recorded := store.load(app_name)) is None:
+                check_known(app_name, store, settings, cwd())
         if live:
             from norn.cli.status_live import status_live
 
             return status_live(app_name, settings, store, output)
         if app_name is not None:
-            from norn.names import check_app_name
-
-            check_app_name(app_name)
-            state = as_seen(store, store.load(app_name) or ForgeState(app_name))
+            state = as_seen(store, recorded or ForgeState(app_name))
             if output is o.Output.json:
                 out(json.dumps(status_json(state), indent=2))
             else:
