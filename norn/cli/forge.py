@@ -65,7 +65,7 @@ def forge(
         if force and peek is not None and lifecycle.has_work_to_undo(peek):
             where = peek.resources.namespace or settings.namespace
             what = ", deleting its volumes" if delete_volumes else " (volumes are kept)"
-            confirm(yes, lambda: f"Tear down {target(app_name, where, connect())} and forge it afresh{what}?", "--force")
+            confirm(yes, lambda: f"Tear down {target(app_name, where, connect())}, and forge it afresh{what}?", "--force")
         with sink(output.value) as events, interruptible():
             outcome = lifecycle.forge(
                 loaded, settings, store, events, connect, force=force, repair=repair,

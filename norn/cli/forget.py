@@ -31,12 +31,14 @@ def forget(
         store = store_for(settings.with_flags(namespace=namespace))  # where teardown keeps it
         if store.load(app_name) is None:  # looked at before locking: no lock is left behind for it
             check_known(app_name, store, settings, cwd())
-            return out(f"{app_name}: no state record to forget")
+            if not store.is_running(app_name):  # else a first forge is under way: the lock says so
+                return out(f"{app_name}: no state record to forget")
         with store.lock(app_name):
             state = store.load(app_name)
-            if state is not None:
-                refuse_unless_done(state)
-                store.delete(app_name)
+            if state is None:
+                return out(f"{app_name}: no state record to forget")
+            refuse_unless_done(state)
+            store.delete(app_name)
         out(f"forgot {app_name}: its state record in {store.where(app_name)} is removed")
 
 

@@ -48,11 +48,11 @@ def teardown(
                 app_name, settings, store, connector(settings), delete_volumes=delete_volumes, namespace_flag=namespace
             )
             return show_plan(found, output, settings if server_dry_run else None)
-        if peek is None:  # nothing recorded: no lock is taken, so none is left behind
+        if peek is None and not store.is_running(app_name):  # no lock is taken, so none is left behind
             return out(f"{app_name}: nothing to tear down (it is not forged)", err=output is o.Output.json)
         lifecycle.refuse_moved(peek, settings)
         connect = cache(connector(settings))  # the prompt names the context this run then uses
-        if lifecycle.has_work_to_undo(peek):
+        if peek is not None and lifecycle.has_work_to_undo(peek):
             where = peek.resources.namespace or namespace or settings.namespace
             what = ", and delete its volumes" if delete_volumes else " (volumes are kept)"
             confirm(yes, lambda: f"Tear down {target(app_name, where, connect())}{what}?", "teardown")
