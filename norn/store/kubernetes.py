@@ -64,7 +64,6 @@ class KubernetesStore:
         self.lock_seconds = lock_seconds
         self.identity = who or identity()
         self._versions: dict[str, str | None] = {}  # app -> resourceVersion last read or written, None: no Secret
-        self._uids: dict[str, str] = {}  # app -> uid of the Secret last read or written, for a delete's precondition
         self._locks: dict[str, LeaseLock] = {}
 
     @property
@@ -88,7 +87,7 @@ class KubernetesStore:
             self._versions[app] = None
             return None
         state = self._parse(secret)
-        self._seen(app, secret)
+        self._versions[app] = secret["metadata"]["resourceVersion"]
         return state
 
     def save(self, state: ForgeState) -> None:
@@ -111,26 +110,25 @@ class KubernetesStore:
                 f"{app}: {self.where(app)} changed since this run read it; nothing was overwritten",
                 hint=f"another norn run wrote it; see norn status {app}, then rerun",
             ) from exc
-        self._seen(app, written)
-
-    def _seen(self, app: str, secret: dict) -> None:
-        self._versions[app] = secret["metadata"]["resourceVersion"]
-        self._uids[app] = secret["metadata"].get("uid", "")
+        self._versions[app] = written["metadata"]["resourceVersion"]
 
     def delete(self, app: str) -> None:
-        """Delete the Secret this store last read, by its uid; one written since under the lock cannot be."""
+        """Delete the Secret as this store last read or wrote it: its resourceVersion is the precondition."""
         if app in self._locks:
             self._locks[app].check()
-        if self._versions.get(app) is None:
+        version = self._versions.get(app)
+        if version is None:
             return
-        try:
-            with needs(self.cluster, "delete", SECRET, self.namespace):
-                self.cluster.delete(SECRET, self.namespace, secret_name(app), uid=self._uids.get(app) or None)
-        except Conflict as exc:
+        with needs(self.cluster, "delete", SECRET, self.namespace):
+            try:
+                gone = self.cluster.delete(SECRET, self.namespace, secret_name(app), resource_version=version)
+            except Conflict:
+                gone = False
+        if not gone:  # changed or deleted since it was read, as the local file's digest tells
             raise LostRace(
                 f"{app}: {self.where(app)} changed since this run read it; nothing was deleted",
                 hint=f"another norn run wrote it; see norn status {app}, then rerun",
-            ) from exc
+            )
         self._versions[app] = None
 
     def list(self) -> tuple[list[ForgeState], list[str]]:
