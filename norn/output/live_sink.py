@@ -17,8 +17,7 @@ from rich.text import Text
 
 from norn.events import COMPLETED, FAILED, RUNNING, SKIPPED, Event
 from norn.output.rows import STEP_MARKS
-from norn.output.sinks import running_for
-from norn.output.text import elapsed, format_duration, lines_of
+from norn.output.text import elapsed, format_duration, lines_of, running_for
 
 _HEADERS = {"forge": "Forging", "teardown": "Tearing down"}
 _DONE_VERBS = {"forge": "forged", "teardown": "torn down"}

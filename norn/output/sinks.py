@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from norn.events import RUNNING, SKIPPED, Event, Sink
-from norn.output.text import elapsed, format_duration, lines_of
+from norn.output.text import elapsed, format_duration, lines_of, running_for
 
 
 class JsonSink:
@@ -33,12 +33,6 @@ class JsonSink:
 
 
 PROGRESS_SECONDS = 10.0  # the longest a CI log goes without a line while a step runs
-
-
-def running_for(seconds: float) -> str:
-    """A running step's time so far, in whole seconds: it ticks once a second on a terminal."""
-    minutes, rest = divmod(max(0, int(seconds)), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 class PlainSink:
