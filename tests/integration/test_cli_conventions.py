@@ -287,3 +287,16 @@ def test_after_ctrl_c_the_terminal_shows_the_header_once(norn, cluster):
     assert shown.count("failed at create-service: interrupted") == 1, shown
     assert "interrupted; rerun the same command to resume" in shown
     assert norn.state("web")["steps"][-1]["output"] == "interrupted"
+
+
+def test_in_a_ci_log_a_long_step_still_shows_it_is_alive(norn, cluster):
+    """Not on a terminal, a step held 12 s (the API server answers late) gets a progress line after
+    10 quiet seconds. The one test that waits: the clock-driven ones are in tests/unit/test_sinks.py."""
+    norn.write_spec(WEB_SPEC)
+    cluster.inject(method="POST", path_contains="/services", delay=12)
+    run = norn("forge", "web")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    alive = [line for line in lines if "still running" in line]
+    assert alive and re.fullmatch(r"forge web: create-service still running after 1\d s", alive[0]), lines
+    assert lines.index(alive[0]) < lines.index(next(line for line in lines if "create-service completed" in line))
