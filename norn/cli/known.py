@@ -3,7 +3,6 @@ with exit 1 and the closest known name, before a lock is taken (so none is left 
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from norn.cli.exits import UnknownApp
@@ -16,6 +15,8 @@ def check_known(app: str, store, settings, folder: Path) -> None:
     declared = infraspec_apps(settings.apps_dir, folder)
     if app in declared or (folder / settings.apps_dir / app / SPEC_NAME).is_file():
         return
+    import difflib  # here: norn status of a known app never pays for it
+
     states, _ = store.list()
     close = difflib.get_close_matches(app, sorted({s.app for s in states} | declared), n=1)
     where = folder / settings.apps_dir
