@@ -23,6 +23,9 @@ class ForgeStatus(StrEnum):
     FORGED = "forged"
     FORGE_FAILED = "forge_failed"
     TEARING_DOWN = "tearing_down"
+    # Not a step of the diagram: `norn state migrate` leaves it in the backend it copied from, so that
+    # backend no longer speaks for the app (``moved_to`` names the one that does).
+    MOVED = "moved"
 
 
 # The seed's diagram: where each status may go next.
@@ -33,7 +36,9 @@ TRANSITIONS: dict[ForgeStatus, frozenset[ForgeStatus]] = {
     # FORGED -> FORGING: an in-place update of an edited infraspec (or a --repair).
     ForgeStatus.FORGED: frozenset({ForgeStatus.TEARING_DOWN, ForgeStatus.FORGING}),
     ForgeStatus.TEARING_DOWN: frozenset({ForgeStatus.UNFORGED, ForgeStatus.FORGE_FAILED, ForgeStatus.FORGING}),
+    ForgeStatus.MOVED: frozenset(),  # a run refuses a moved record (lifecycle.refuse_moved) before it moves
 }
+BACKENDS = ("local", "kubernetes")
 
 @dataclass
 class StepRecord:
@@ -60,6 +65,7 @@ class ForgeState:
     # {"Kind/name": manifest}: what norn last applied to each object it made, without the fields it leaves to
     # others (the image); an update patches the difference to what it would apply now, without reading first.
     applied: dict[str, dict] = field(default_factory=dict)
+    moved_to: str | None = None  # the backend that holds the app now, when status is moved
 
     def __post_init__(self) -> None:
         if isinstance(self.resources, dict):  # as tests and callers may write it: the stored JSON shape
@@ -69,6 +75,11 @@ class ForgeState:
         if target != self.status and target not in TRANSITIONS[self.status]:
             raise StateError(f"{self.app}: cannot go from {self.status} to {target}")
         self.status = target
+
+    def moved(self, backend: str) -> "ForgeState":
+        """This record as the backend it was copied from keeps it: pointing at ``backend``."""
+        self.status, self.moved_to = ForgeStatus.MOVED, backend
+        return self
 
     def interrupted(self) -> "ForgeState":
         """How a state left mid-run by a process that died reads: failed, and resumable."""
@@ -87,6 +98,7 @@ class ForgeState:
             "error": self.error,
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
+            **({"movedTo": self.moved_to} if self.status == ForgeStatus.MOVED else {}),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -121,6 +133,8 @@ class ForgeState:
         app = data["app"]
         if not isinstance(app, str):
             raise TypeError("app is not a string")
+        if data["status"] == ForgeStatus.MOVED and not data.get("movedTo"):
+            raise ValueError("status moved without movedTo")
         return cls(
             app=app,
             status=ForgeStatus(data["status"]),
@@ -132,6 +146,7 @@ class ForgeState:
             finished_at=data.get("finishedAt"),
             spec_digest=data.get("specDigest"),
             applied=dict(data.get("applied") or {}),
+            moved_to=data.get("movedTo"),
         )
 
 
@@ -159,6 +174,7 @@ _DOCUMENT_SHAPES = {
     "specDigest": _optional(_text),
     "applied": _optional(lambda value: isinstance(value, dict) and all(
         isinstance(key, str) and isinstance(obj, dict) for key, obj in value.items())),
+    "movedTo": _optional(lambda value: value in BACKENDS),
 }
 
 

@@ -54,6 +54,7 @@ TOP = (
         "plan", "norn.cli.plan:plan",
         "Show what norn forge APP would do, changing nothing (the same as norn forge APP --dry-run).",
     ),
+    Command("forget", "norn.cli.forget:forget", "Remove the state record of a torn-down app, so norn status stops listing it."),
     Group(
         "state", "Manage where state lives.",
         (

@@ -1,8 +1,8 @@
 """The single place where exceptions become exit codes.
 
-Exit codes: 0 done or nothing to do; 1 a step failed; 2 bad input, usage or a
-confirmation that could not be given; 3 another norn run holds the app;
-130 interrupted.
+Exit codes: 0 done or nothing to do; 1 a step failed, or no app has that name; 2 bad
+input, usage or a confirmation that could not be given; 3 another norn run holds the
+app; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,11 +28,19 @@ class InterruptedAtPrompt(NornError):
     exit_code = Exit.INTERRUPTED
 
 
+class UnknownApp(NornError):
+    """No state record and no infraspec name the app: as kubectl's NotFound, exit 1, not a usage error."""
+
+    exit_code = Exit.STEP_FAILED
+
+
 class handled:
     """Map norn's errors to one line and an exit code; tracebacks only with --debug."""
 
-    def __init__(self, debug: bool) -> None:
+    def __init__(self, debug: bool, resume: str | None = None) -> None:
         self.debug = debug
+        # How to go on after a failure or an interrupt, when it is not the same command again.
+        self.resume = resume or "rerun the same command"
 
     def __enter__(self) -> "handled":
         return self
@@ -41,7 +49,7 @@ class handled:
         if exc is None or isinstance(exc, (typer.Exit, typer.Abort, SystemExit)):
             return False
         if isinstance(exc, KeyboardInterrupt):
-            out("interrupted; rerun the same command to resume", err=True)
+            out(f"interrupted; {self.resume} to resume", err=True)
             raise typer.Exit(Exit.INTERRUPTED)
         error = as_norn_error(exc)
         if error is None:
@@ -52,7 +60,7 @@ class handled:
             traceback.print_exception(exc)
         if isinstance(error, StepFailed):
             # The events already told the story; add how to go on.
-            out(f"hint: fix the cause, then rerun the same command to resume from {error.step}", err=True)
+            out(f"hint: fix the cause, then {self.resume} to resume from {error.step}", err=True)
         else:
             out(f"error: {error.message}", err=True)
             if error.hint:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from norn.cli import options as o
-from norn.cli.confirm import confirm
+from norn.cli.confirm import confirm, target
 from norn.cli.dry_run import plan_forge
 from norn.cli.exits import handled
 from norn.cli.interrupts import interruptible
@@ -41,7 +42,8 @@ def forge(
     debug: bool = o.DebugOption,
     state_backend: Optional[o.Backend] = o.StateBackendOption,
 ) -> None:
-    with handled(debug):
+    # A failed --force is resumed without it: the same command would tear down again.
+    with handled(debug, resume=f"run norn forge {app_name} without --force" if force else None):
         from norn.infraspec.discovery import find_and_load
         from norn.infraspec.loading import check_forgeable
         from norn.names import check_app_name
@@ -70,11 +72,15 @@ def forge(
         check_forgeable(loaded, path)
         store = store_for(settings)
         peek = store.load(app_name)
+        lifecycle.refuse_moved(peek, settings)
+        connect = cache(connector(settings))  # the prompt names the context this run then uses
         if force and peek is not None and lifecycle.has_work_to_undo(peek):
-            confirm(yes, f"Tear down {app_name} and forge it afresh?", "--force")
+            where = peek.resources.namespace or settings.namespace
+            what = ", deleting its volumes" if delete_volumes else " (volumes are kept)"
+            confirm(yes, lambda: f"Tear down {target(app_name, where, connect())}, and forge it afresh{what}?", "--force")
         with sink(output.value) as events, interruptible():
             outcome = lifecycle.forge(
-                loaded, settings, store, events, connector(settings), force=force, repair=repair,
+                loaded, settings, store, events, connect, force=force, repair=repair,
                 delete_volumes=delete_volumes, wait_seconds=waiting,
             )
         report(outcome, json_output=output is o.PlanOutput.json)
@@ -100,7 +106,7 @@ def forge_many(apps, all_apps, force, repair, delete_volumes, yes, namespace, co
         specs = cli_many.checked(lambda: many.find_specs(apps, settings.apps_dir, cwd()))
     store = store_for(settings)
     if force:
-        confirm(yes, f"Tear down {len(specs)} apps and forge them afresh?", "--force")
+        confirm(yes, lambda: f"Tear down {len(specs)} apps and forge them afresh (volumes are kept)?", "--force")
     cli_many.run("forge", lambda events: many.forge_many(
         specs, settings, store, events, connector(settings), force=force, repair=repair,
         delete_volumes=delete_volumes, wait_seconds=waiting), output.value)

@@ -36,7 +36,7 @@ def migrate(
             check_app_name(name)
         source_backend = o.Backend.local if to is o.Backend.kubernetes else o.Backend.kubernetes
         source = open_store(settings, source_backend.value)
-        results = migration.migrate(source, migration.targets(settings, to.value), apps or None)
+        results = migration.migrate(source, migration.targets(settings, to.value), apps or None, to.value)
         if output is o.Output.json:
             out(json.dumps([r.to_json() for r in results], indent=2))
         elif not results:

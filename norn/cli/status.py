@@ -9,9 +9,10 @@ import typer
 
 from norn.cli import options as o
 from norn.cli.exits import handled
+from norn.cli.known import check_known
 from norn.cli.printing import out_document, show_status
 from norn.cli.shown_state import as_seen, in_namespace, report_problems
-from norn.cli.wiring import settings_for, store_for
+from norn.cli.wiring import cwd, settings_for, store_for
 from norn.errors import UsageError
 
 EPILOG = (
@@ -46,15 +47,18 @@ def status(
             raise UsageError("--exit-code reports drift, which only --live looks for", hint="add --live")
         settings = settings_for(namespace, context, state_backend, kubeconfig)
         store = store_for(settings)
+        if app_name is not None:
+            from norn.names import check_app_name
+
+            check_app_name(app_name)
+            if (recorded := store.load(app_name)) is None:
+                check_known(app_name, store, settings, cwd())
         if live:
             from norn.cli.status_live import status_live
 
             return status_live(app_name, settings, store, output, namespace=namespace, exit_code=exit_code)
         if app_name is not None:
-            from norn.names import check_app_name
-
-            check_app_name(app_name)
-            state = as_seen(store, store.load(app_name) or ForgeState(app_name))
+            state = as_seen(store, recorded or ForgeState(app_name))
             if output is o.DocOutput.text:
                 show_status(state)
             else:

@@ -109,6 +109,12 @@ def find(app: str, *, spec_path: Path | None, apps_dir: Path, cwd: Path) -> Path
     )
 
 
+def declared_apps(*, apps_dir: Path, cwd: Path) -> set[str]:
+    """The apps declared by the infraspecs `find` looks at: ./infraspec.yaml and each app folder's."""
+    paths = [cwd / SPEC_NAME, *_candidates(cwd / apps_dir.expanduser())]
+    return {peek.app for peek in map(_peek, paths) if peek.app is not None}
+
+
 def find_and_load(app: str, *, spec_path: Path | None, apps_dir: Path, cwd: Path) -> tuple[Infraspec, Path]:
     """Find the infraspec of `app`, load it, and make sure it is that app's."""
     path = find(app, spec_path=spec_path, apps_dir=apps_dir, cwd=cwd)

@@ -94,11 +94,15 @@ class Cluster:
     def patch(self, kind: Kind, namespace: str, name: str, patch: Any, content_type: str = STRATEGIC_MERGE) -> dict:
         return self._request("PATCH", kind.path(namespace, name), body=patch, content_type=content_type)
 
-    def delete(self, kind: Kind, namespace: str, name: str, *, uid: str | None = None) -> bool:
-        """Delete; False when it was already gone. ``uid`` guards against deleting a look-alike."""
+    def delete(
+        self, kind: Kind, namespace: str, name: str, *, uid: str | None = None, resource_version: str | None = None
+    ) -> bool:
+        """Delete; False when it was already gone. ``uid`` guards against deleting a look-alike,
+        ``resource_version`` against deleting what changed since it was read (409 either way)."""
         body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
-        if uid:
-            body["preconditions"] = {"uid": uid}
+        preconditions = {key: value for key, value in (("uid", uid), ("resourceVersion", resource_version)) if value}
+        if preconditions:
+            body["preconditions"] = preconditions
         try:
             self._request("DELETE", kind.path(namespace, name), body=body)
         except NotFound:

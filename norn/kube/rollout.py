@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from norn.kube.cluster import Cluster
 
 POLL_SECONDS = 1.0
-HEARTBEAT_SECONDS = 10.0  # progress is reported when it changes, and at least this often
 STUCK_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull")
 LAST_EVENTS = 5
 
@@ -129,7 +128,7 @@ def wait_for_rollout(
 ) -> str:
     """Poll until the Deployment is rolled out; StepError with the evidence when stuck or out of time."""
     what = f"Deployment {namespace}/{name}"
-    started, last, last_at = clock(), None, 0.0
+    started, last = clock(), None
     while True:
         deployment = cluster.get(DEPLOYMENT, namespace, name)
         if deployment is None:
@@ -151,9 +150,9 @@ def wait_for_rollout(
             headline = f"{what} was not available within {format_seconds(budget.seconds)}: {verdict.message}"
             raise StepError(_report(cluster, headline, deployment, pods, None))
         text = f"{_ready(deployment)}, {verdict.message}"
-        if text != last or clock() - last_at >= HEARTBEAT_SECONDS:
-            progress(f"{text} ({format_seconds(elapsed)})")
-            last, last_at = text, clock()
+        if text != last:  # news only: the printers show how long the step has run, and keep a log alive
+            progress(text)
+            last = text
         sleep(min(POLL_SECONDS, remaining))
 
 

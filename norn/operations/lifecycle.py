@@ -77,6 +77,17 @@ def has_work_to_undo(state: ForgeState) -> bool:
     return state.status != ForgeStatus.UNFORGED
 
 
+def refuse_moved(state: ForgeState | None, settings: "Settings") -> None:
+    """Exit 2 for a record `norn state migrate` moved away: the backend it names holds the app now."""
+    if state is not None and state.status == ForgeStatus.MOVED:
+        to = state.moved_to
+        raise UsageError(
+            f"{state.app}: its state moved to the {to} backend (norn state migrate); "
+            f"the {settings.state_backend} backend no longer holds it",
+            hint=f"pass --state-backend {to} or set NORN_STATE_BACKEND={to}",
+        )
+
+
 def forge(
     spec: "Infraspec",
     settings: "Settings",
@@ -97,6 +108,7 @@ def forge(
     app = spec.app
     with store.lock(app):
         state = current(store, app)
+        refuse_moved(state, settings)
         digest = spec_digest(spec)
         updating = not force and is_update(state, digest, repair)
         if state.status == ForgeStatus.FORGED and not force and not updating:
@@ -172,6 +184,7 @@ def teardown(
     # which is what a teardown wants.
     with store.lock(app):
         state = current(store, app)
+        refuse_moved(state, settings)
         if not has_work_to_undo(state):
             return Outcome(False, f"{app}: nothing to tear down (it is not forged)")
         check_teardown_namespace(state, namespace_flag)

@@ -3,7 +3,10 @@ they end. Imported only for a terminal (sinks.make_sink): rich costs start-up ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.console import Console, Group, RenderableType
@@ -14,7 +17,7 @@ from rich.text import Text
 
 from norn.events import COMPLETED, FAILED, RUNNING, SKIPPED, Event
 from norn.output.rows import STEP_MARKS
-from norn.output.text import elapsed, format_duration, lines_of
+from norn.output.text import elapsed, format_duration, lines_of, running_for
 
 _HEADERS = {"forge": "Forging", "teardown": "Tearing down"}
 _DONE_VERBS = {"forge": "forged", "teardown": "torn down"}
@@ -25,13 +28,17 @@ class _StepRow:
     """One step's line in the live view."""
 
     name: str
+    since: float  # the clock when it started running
     status: str = RUNNING
     output: str | None = None
     duration_ms: int | None = None
+    # One spinner for the row's life: a new one each redraw would stay on its first frame.
+    spinner: Spinner = field(default_factory=lambda: Spinner("dots", style="cyan"))
 
-    def cells(self) -> tuple[RenderableType, ...]:
+    def cells(self, now: float) -> tuple[RenderableType, ...]:
         if self.status == RUNNING:
-            return (Spinner("dots", style="cyan"), Text(self.name), Text("\n".join(lines_of(self.output))), Text(""))
+            took = Text(running_for(now - self.since))
+            return (self.spinner, Text(self.name), Text("\n".join(lines_of(self.output))), took)
         mark, colour = STEP_MARKS[self.status]
         name_style = {SKIPPED: "dim", FAILED: "red"}.get(self.status, "")
         duration = format_duration(self.duration_ms) if self.duration_ms is not None else ""
@@ -54,10 +61,10 @@ class _Run:
         self._rows: dict[str, _StepRow] = {}
         self._summary: Text | None = None
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Event, now: float) -> None:
         payload = event.payload
         if event.kind == "step":
-            row = self._rows.setdefault(payload["step"], _StepRow(payload["step"]))
+            row = self._rows.setdefault(payload["step"], _StepRow(payload["step"], now))
             row.status = payload["status"]
             row.output = payload.get("output")
             row.duration_ms = payload.get("durationMs")
@@ -68,10 +75,12 @@ class _Run:
             timing = f" in {took}" if took else ""
             self._summary = Text(f"{self.app} {_DONE_VERBS[self.operation]}{timing}: {counts}", style="bold green")
         elif event.kind == "failed":
-            failure = f"{self.operation} of {self.app} failed at {payload['step']}: {payload['error']}"
+            # The failed step's row shows the whole error: its first line is enough here.
+            first = (lines_of(payload["error"]) or [""])[0]
+            failure = f"{self.operation} of {self.app} failed at {payload['step']}: {first}"
             self._summary = Text(failure, style="bold red")
 
-    def renderable(self) -> RenderableType:
+    def renderable(self, now: float) -> RenderableType:
         parts: list[RenderableType] = [Text(f"{_HEADERS[self.operation]} {self.app}", style="bold")]
         if self._rows:
             # Mark, name and duration keep their width; the output wraps in what is left.
@@ -83,7 +92,7 @@ class _Run:
             grid.add_column(style="dim", overflow="fold", ratio=1)
             grid.add_column(style="dim", justify="right", no_wrap=True, min_width=8)
             for row in self._rows.values():
-                grid.add_row("", *row.cells())
+                grid.add_row("", *row.cells(now))
             parts.append(grid)
         if self._summary is not None:
             parts.append(self._summary)
@@ -93,28 +102,45 @@ class _Run:
 class LiveSink:
     """A live view for a terminal.
 
-    Each emit hands rich a freshly built renderable, so its refresh thread never
-    sees the rows change mid-draw. ``close`` leaves the final view on screen.
+    Only rich's refresh thread draws it, ten times a second from ``view``, so a
+    running step's time ticks each second; and a Ctrl-C, which Python raises in
+    the main thread, never stops a frame half drawn (the next one would land
+    under it, the header twice). The lock keeps a redraw from seeing the rows
+    change mid-draw. ``close`` leaves the final view on screen.
     """
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
         self._console = console
+        self._clock = clock
         self._runs: list[_Run] = []
+        self._lock = threading.Lock()
         self._live: Live | None = None  # started by the first event
 
     def emit(self, event: Event) -> None:
-        self._run_for(event).apply(event)
-        view = Group(*(run.renderable() for run in self._runs))
+        with self._lock:
+            self._run_for(event).apply(event, self._clock())
         if self._live is None:
-            self._live = Live(view, console=self._console, refresh_per_second=10, transient=False)
-            self._live.start(refresh=True)
-        else:
-            self._live.update(view, refresh=True)
+            self._live = Live(console=self._console, get_renderable=self.view, refresh_per_second=10, transient=False)
+            self._live.start(refresh=False)
+
+    def view(self) -> RenderableType:
+        """The whole view as of now."""
+        with self._lock:
+            now = self._clock()
+            return Group(*(run.renderable(now) for run in self._runs))
 
     def close(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        """Draw the final view, from a thread of its own: a Ctrl-C meanwhile waits for it to finish."""
+        if self._live is None:
+            return
+        last = threading.Thread(target=self._live.stop, name="norn-live-stop")
+        last.start()
+        self._live = None
+        try:
+            last.join()
+        except KeyboardInterrupt:
+            last.join()
+            raise
 
     def _run_for(self, event: Event) -> _Run:
         """The run an event belongs to; 'queued' always opens a new one."""

@@ -37,6 +37,7 @@ STATUS_STYLES = {
     ForgeStatus.FORGING: "yellow",
     ForgeStatus.TEARING_DOWN: "yellow",
     ForgeStatus.UNFORGED: "dim",
+    ForgeStatus.MOVED: "dim",
 }
 
 TABLE_HEADERS = ("APP", "STATUS", "LAST RUN", "FINISHED", "RESOURCES", "ERROR")
@@ -105,6 +106,8 @@ def app_status(state: ForgeState) -> AppStatus:
     ]
     if state.error:
         facts.append(("Error", Styled(state.error, "red")))
+    if state.moved_to:
+        facts.append(("Moved to", Styled(f"the {state.moved_to} backend ({_moved(state)})")))
     steps = []
     for record in state.steps:
         mark, colour = STEP_MARKS.get(record.status, ("?", ""))
@@ -116,7 +119,7 @@ def app_status(state: ForgeState) -> AppStatus:
 def status_table(states: list[ForgeState]) -> StatusTable:
     rows = []
     for state in states:
-        error = lines_of(state.error)
+        error = [_moved(state)] if state.moved_to else lines_of(state.error)
         rows.append(
             AppRow(
                 state.app,
@@ -128,6 +131,10 @@ def status_table(states: list[ForgeState]) -> StatusTable:
             )
         )
     return StatusTable(rows)
+
+
+def _moved(state: ForgeState) -> str:
+    return f"use --state-backend {state.moved_to}"
 
 
 def live_status(live: Live, title: str = "Live") -> LiveStatus:

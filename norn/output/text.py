@@ -22,6 +22,12 @@ def format_duration(ms: int) -> str:
     return f"{minutes} min {rest} s"
 
 
+def running_for(seconds: float) -> str:
+    """A running step's time so far, in whole seconds: it ticks once a second on a terminal."""
+    minutes, rest = divmod(max(0, int(seconds)), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
 def elapsed(start: datetime | None, end: datetime) -> str | None:
     return None if start is None else format_duration(round((end - start).total_seconds() * 1000))
 

@@ -24,6 +24,9 @@ class StateStore(Protocol):
     def save(self, state: ForgeState) -> None:
         """Replace the app's state atomically; LostRace when it changed since this store read it."""
 
+    def delete(self, app: str) -> None:
+        """Remove the app's record (the caller holds its lock); LostRace when it changed since this store read it."""
+
     def list(self) -> tuple[list[ForgeState], list[str]]:
         """Every app's state, and one problem line per record that cannot be read."""
 

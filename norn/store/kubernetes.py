@@ -112,6 +112,25 @@ class KubernetesStore:
             ) from exc
         self._versions[app] = written["metadata"]["resourceVersion"]
 
+    def delete(self, app: str) -> None:
+        """Delete the Secret as this store last read or wrote it: its resourceVersion is the precondition."""
+        if app in self._locks:
+            self._locks[app].check()
+        version = self._versions.get(app)
+        if version is None:
+            return
+        with needs(self.cluster, "delete", SECRET, self.namespace):
+            try:
+                gone = self.cluster.delete(SECRET, self.namespace, secret_name(app), resource_version=version)
+            except Conflict:
+                gone = False
+        if not gone:  # changed or deleted since it was read, as the local file's digest tells
+            raise LostRace(
+                f"{app}: {self.where(app)} changed since this run read it; nothing was deleted",
+                hint=f"another norn run wrote it; see norn status {app}, then rerun",
+            )
+        self._versions[app] = None
+
     def list(self) -> tuple[list[ForgeState], list[str]]:
         with needs(self.cluster, "list", SECRET, self.namespace):
             items = self.cluster.list(SECRET, self.namespace, labels=SELECTOR)

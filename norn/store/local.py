@@ -79,12 +79,7 @@ class LocalStore:
     def save(self, state: ForgeState) -> None:
         self._ensure_dir()
         path = self._path(state.app)
-        found = self._read(path)
-        if (None if found is None else _digest(found)) != self._seen.get(state.app):
-            raise LostRace(
-                f"{state.app}: state file {path} changed since this run read it; nothing was overwritten",
-                hint=f"another norn run wrote it; see norn status {state.app}, then rerun",
-            )
+        self._check_unchanged(state.app, path)
         data = encode(state)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{state.app}.", suffix=".tmp", dir=self.dir)
@@ -104,6 +99,25 @@ class LocalStore:
             raise
         _fsync_dir(self.dir)
         self._seen[state.app] = _digest(data)
+
+    def delete(self, app: str) -> None:
+        path = self._path(app)
+        self._check_unchanged(app, path)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _unusable(self.dir, exc) from exc
+        _fsync_dir(self.dir)
+        self._seen[app] = None
+
+    def _check_unchanged(self, app: str, path: Path) -> None:
+        """LostRace when the file no longer holds what this store last read or wrote."""
+        found = self._read(path)
+        if (None if found is None else _digest(found)) != self._seen.get(app):
+            raise LostRace(
+                f"{app}: state file {path} changed since this run read it; nothing was overwritten",
+                hint=f"another norn run wrote it; see norn status {app}, then rerun",
+            )
 
     def _read(self, path: Path) -> bytes | None:
         """The file's bytes, None when there is none; a StateError for anything norn would not write."""

@@ -3,7 +3,10 @@
 It holds the app's lock in both backends while it copies, so it never copies a
 run's half-written state nor races one, and it never replaces a newer record:
 when the target's latest startedAt/finishedAt is later than the source's, the
-app is refused and reported, not copied.
+app is refused and reported, not copied. Once copied, the source's record is
+marked ``moved`` (to the target's backend), so the old backend's status and runs
+no longer speak for the app; a moved record at the target is replaced, so an
+app can be migrated back.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from norn.errors import Busy, StateError
 from norn.events import rfc3339
-from norn.state import ForgeState
+from norn.state import ForgeState, ForgeStatus
 from norn.store import StateStore, open_store
 from norn.store.document import encode
 
@@ -76,38 +79,51 @@ def targets(settings: "Settings", backend: str) -> Callable[[ForgeState], StateS
     return target
 
 
-def migrate(source: StateStore, target_for: Callable[[ForgeState], StateStore], apps: list[str] | None) -> list[Result]:
-    """Copy ``apps`` (all the source holds when None); one Result per app, in order."""
+def migrate(
+    source: StateStore, target_for: Callable[[ForgeState], StateStore], apps: list[str] | None, to: str
+) -> list[Result]:
+    """Copy ``apps`` (all the source holds when None) to backend ``to``; one Result per app, in order."""
     results: list[Result] = []
     if apps is None:
         states, problems = source.list()
         results += [Result(None, FAILED, problem) for problem in problems]
         apps = [state.app for state in states]
-    return results + [copy_one(app, source, target_for) for app in apps]
+    return results + [copy_one(app, source, target_for, to) for app in apps]
 
 
-def copy_one(app: str, source: StateStore, target_for: Callable[[ForgeState], StateStore]) -> Result:
+def copy_one(app: str, source: StateStore, target_for: Callable[[ForgeState], StateStore], to: str) -> Result:
     try:
+        if source.load(app) is None:  # looked at before locking: no lock is left behind for an app that is not there
+            return Result(app, MISSING, f"no state in {source.where(app)}")
         with source.lock(app):
             state = source.load(app)
             if state is None:
                 return Result(app, MISSING, f"no state in {source.where(app)}")
+            if state.status == ForgeStatus.MOVED:
+                return Result(app, UP_TO_DATE, f"{source.where(app)} says it moved to the {state.moved_to} backend")
             target = target_for(state)
             with target.lock(app):
-                existing = target.load(app)
-                if existing is not None and encode(existing) == encode(state):
-                    return Result(app, UP_TO_DATE, f"{target.where(app)} already holds the same record")
-                if existing is not None and is_newer(existing, state):
-                    return Result(
-                        app,
-                        REFUSED,
-                        f"{target.where(app)} is newer ({_moment(existing)}, against {_moment(state)} "
-                        f"in {source.where(app)}); not overwritten",
-                    )
-                target.save(state)
-                return Result(app, COPIED, f"{source.where(app)} -> {target.where(app)} ({state.status})")
+                result = _copy(app, state, source, target)
+            if result.ok:  # the target holds it now: the source no longer speaks for it
+                source.save(state.moved(to))
+            return result
     except (Busy, StateError) as exc:
         return Result(app, FAILED, exc.message)
+
+
+def _copy(app: str, state: ForgeState, source: StateStore, target: StateStore) -> Result:
+    existing = target.load(app)
+    if existing is not None and encode(existing) == encode(state):
+        return Result(app, UP_TO_DATE, f"{target.where(app)} already holds the same record")
+    if existing is not None and existing.status != ForgeStatus.MOVED and is_newer(existing, state):
+        return Result(
+            app,
+            REFUSED,
+            f"{target.where(app)} is newer ({_moment(existing)}, against {_moment(state)} "
+            f"in {source.where(app)}); not overwritten",
+        )
+    target.save(state)
+    return Result(app, COPIED, f"{source.where(app)} -> {target.where(app)} ({state.status})")
 
 
 def _parse_time(text: str | None) -> datetime | None:

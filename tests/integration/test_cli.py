@@ -162,9 +162,12 @@ def test_status_text_of_one_app_shows_steps_and_resources(norn):
         assert word in text
 
 
-def test_status_of_an_unknown_app_is_unforged(norn):
-    run = norn("status", "ghost", "--output", "json")
+def test_status_of_an_app_never_forged_is_unforged(norn):
+    norn.write_spec(WEB_SPEC)
+    run = norn("status", "web", "--output", "json")
     assert run.code == 0 and json.loads(run.stdout)["status"] == "unforged"
+    unknown = norn("status", "ghost", "--output", "json")  # no record, no infraspec: test_cli_conventions
+    assert unknown.code == 1 and unknown.stdout == ""
 
 
 def test_status_with_no_apps(norn):

@@ -176,6 +176,7 @@ def test_teardown_counts_an_object_already_gone_as_done(norn, cluster):
 
 
 def test_teardown_of_an_unforged_app_has_nothing_to_do(norn, cluster):
+    norn.write_spec(WEB_SPEC)  # an app norn knows, never forged (an unknown one exits 1: test_cli_conventions)
     run = norn("teardown", "web")
     assert run.code == 0
     assert "nothing to tear down" in run.stdout

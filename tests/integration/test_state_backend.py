@@ -284,18 +284,18 @@ def test_migrate_copies_state_both_ways_and_never_over_a_newer_record(norn, clus
         f"copied web: {web_file} -> Secret default/norn-state-web (forged)",
         "copied 2 of 2 apps",
     ]
-    secret = cluster.get_object("secrets", "default", "norn-state-web")
-    assert base64.b64decode(secret["data"]["state.json"]) == web_file.read_bytes()
+    # The copy is the record as it was; the local file now only says where the app went.
+    moved = json.loads(web_file.read_text())
+    assert (moved["status"], moved.pop("movedTo")) == ("moved", "kubernetes")
+    assert stored(cluster, "web") == {**moved, "status": "forged"}
     again = norn("state", "migrate", "--to", "kubernetes")
-    assert again.code == 0 and "up to date web: Secret default/norn-state-web already holds the same record" in again.stdout
+    assert again.code == 0 and f"up to date web: {web_file} says it moved to the kubernetes backend" in again.stdout
 
     teammate = machine("teammate")
-    assert teammate("teardown", "web", "--yes").code == 0  # the cluster's record is now the newer one
-    refused = norn("state", "migrate", "--to", "kubernetes", "web")
-    assert refused.code == 1
-    assert refused.stdout.startswith("refused web: Secret default/norn-state-web is newer (")
-    assert "not overwritten" in refused.stdout
+    assert teammate("teardown", "web", "--yes").code == 0
+    assert norn("state", "migrate", "--to", "kubernetes", "web").code == 0  # moved: nothing to copy over it
     assert stored(cluster, "web")["status"] == "unforged"
+    # A newer record is never overwritten: test_cli_conventions::test_migrate_still_refuses_to_overwrite_a_newer_record
 
     back = norn("state", "migrate", "--to", "local", "web", "--output", "json")
     assert back.code == 0, back.stderr
@@ -312,14 +312,16 @@ def test_migrate_puts_each_record_where_forge_will_look_for_it(norn, cluster, ma
     cluster.add_namespace("staging")
     cluster.add_namespace("norn")
     norn.write_spec(WEB_SPEC)
+    norn.write_spec(CRON_SPEC)
     assert norn("forge", "web", "--namespace", "staging").code == 0
-    assert norn("state", "migrate", "--to", "kubernetes").code == 0
+    assert norn("forge", "nightly").code == 0
+    assert norn("state", "migrate", "--to", "kubernetes", "web").code == 0
     assert stored(cluster, "web", "staging")["status"] == "forged" and stored(cluster, "web") is None
     resumed = machine("laptop")("forge", "web", "--namespace", "staging")
     assert resumed.code == 0 and "forged and up to date" in resumed.stdout
 
-    assert norn("state", "migrate", "--to", "kubernetes", NORN_STATE_NAMESPACE="norn").code == 0
-    assert stored(cluster, "web", "norn")["status"] == "forged"
+    assert norn("state", "migrate", "--to", "kubernetes", "nightly", NORN_STATE_NAMESPACE="norn").code == 0
+    assert stored(cluster, "nightly", "norn")["status"] == "forged" and stored(cluster, "nightly") is None
 
 
 def test_migrate_skips_an_app_a_run_holds(norn, cluster):

@@ -211,3 +211,45 @@ def test_a_run_holding_the_lock_loads_and_saves(backend):
         state.error = "later"
         store.save(state)
     assert backend.open().load("web").error == "later"
+
+
+# --- delete (norn forget) and moved records (norn state migrate) ----------------------------------
+
+
+def test_a_deleted_record_is_gone_for_every_store(backend):
+    backend.open().save(a_state())
+    backend.open().save(a_state("api"))
+    store = backend.open()
+    with store.lock("web"):
+        store.load("web")
+        store.delete("web")
+    assert backend.raw("web") is None and backend.open().load("web") is None
+    assert [s.app for s in backend.open().list()[0]] == ["api"]
+    store.save(a_state())  # the store follows its own delete: a first save again
+    assert backend.open().load("web") == a_state()
+
+
+def test_a_delete_from_a_stale_read_is_refused_and_the_other_write_kept(backend):
+    """The kubernetes backend sends the resourceVersion it read as the DELETE's precondition; the API
+    server answers 409 when it differs (kubernetes staging/src/k8s.io/apiserver/pkg/storage/interfaces.go,
+    Preconditions.Check: an InvalidObjError, which pkg/storage/errors/storage.go, InterpretDeleteError,
+    turns into NewConflict). The local backend compares the file's digest, as a save does."""
+    backend.open().save(a_state())
+    first, second = backend.open(), backend.open()
+    first.load("web")
+    theirs = second.load("web")
+    theirs.error = "theirs"
+    second.save(theirs)
+    with pytest.raises(LostRace) as err:
+        first.delete("web")
+    assert err.value.exit_code == 3 and "changed since this run read it" in err.value.message
+    assert backend.open().load("web").error == "theirs"
+
+
+def test_a_moved_record_keeps_where_it_went(backend):
+    backend.open().save(a_state().moved("kubernetes"))
+    loaded = backend.open().load("web")
+    assert loaded.status == ForgeStatus.MOVED and loaded.moved_to == "kubernetes"
+    assert json.loads(backend.raw("web"))["movedTo"] == "kubernetes"
+    assert loaded.to_status_json()["movedTo"] == "kubernetes"
+    assert "movedTo" not in a_state().to_status_json()  # the status shape is unchanged for the others

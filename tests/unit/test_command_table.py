@@ -76,7 +76,7 @@ def _commands_section(group, width: int) -> str:
     return formatter.getvalue()
 
 
-@pytest.mark.parametrize("args, suggestion", [(["forg"], "'forge'"), (["state", "migrat"], "'migrate'")])
+@pytest.mark.parametrize("args, suggestion", [(["teardwn"], "'teardown'"), (["state", "migrat"], "'migrate'")])
 def test_a_mistyped_command_is_still_suggested_from_the_table(args, suggestion):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2

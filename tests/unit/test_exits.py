@@ -40,3 +40,23 @@ def test_a_bug_keeps_its_traceback():
     with pytest.raises(ZeroDivisionError):
         with handled(debug=False):
             1 / 0
+
+
+@pytest.mark.parametrize("exc, said", [
+    (StepFailed("create-service", "boom"),
+     "hint: fix the cause, then run norn forge web without --force to resume from create-service\n"),
+    (KeyboardInterrupt(), "interrupted; run norn forge web without --force to resume\n"),
+])
+def test_after_a_forced_forge_the_way_on_is_the_forge_without_force(capsys, exc, said):
+    """forge --force passes how to resume: rerunning it would tear the app down again."""
+    with pytest.raises(typer.Exit):
+        with handled(debug=False, resume="run norn forge web without --force"):
+            raise exc
+    assert capsys.readouterr().err == said
+
+
+def test_an_unknown_app_exits_1_as_kubectl_does_for_a_name_it_does_not_find(capsys):
+    from norn.cli.exits import UnknownApp
+
+    assert exit_code_of(UnknownApp("no app named nosuch", hint="did you mean web?")) == 1
+    assert capsys.readouterr().err == "error: no app named nosuch\nhint: did you mean web?\n"

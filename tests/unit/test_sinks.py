@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import time
 
 import pytest
+from rich.console import Console
 
 from norn.events import rfc3339
 from norn.output.live_sink import LiveSink
@@ -32,6 +34,20 @@ class FlushCounter(io.StringIO):
 
     def flush(self) -> None:
         self.flushed_at.append(self.getvalue())
+
+
+class FakeClock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def rendered(view) -> str:
+    console = make_console(terminal=False)
+    console.print(view)
+    return console.file.getvalue()
 
 
 class FakeTty(io.StringIO):
@@ -85,8 +101,7 @@ def test_plain_sink_reports_a_failed_forge_with_its_error():
         "forge myapp: create-service running",
         "forge myapp: create-service failed in 30 ms: 409 Conflict",
         "  retry later",
-        "forge myapp: failed at create-service: 409 Conflict",
-        "  retry later",
+        "forge myapp: failed at create-service: 409 Conflict",  # the detail was shown once, under the step
     ]
 
 
@@ -166,7 +181,7 @@ def test_live_sink_spins_while_a_step_runs_then_keeps_the_final_view():
     try:
         for event in FORGE[:2]:
             sink.emit(event)
-        assert re.search(f"[{SPINNER_FRAMES}] create-namespace", console.file.getvalue())
+        assert re.search(f"[{SPINNER_FRAMES}] create-namespace", rendered(sink.view()))  # what the next redraw draws
         for event in FORGE[2:]:
             sink.emit(event)
     finally:
@@ -174,7 +189,7 @@ def test_live_sink_spins_while_a_step_runs_then_keeps_the_final_view():
     out = console.file.getvalue()
     # Not transient: after the last redraw comes the whole final view, then only
     # the cursor is shown again (no erasing).
-    last_frame = out.rsplit("\x1b[2K", 1)[1]
+    last_frame = out.rsplit("\x1b[2K", 1)[-1].removeprefix("\x1b[?25l")  # no redraw yet in a quick run
     assert last_frame.startswith("Forging myapp\n")
     assert last_frame.endswith("myapp forged in 1.6 s: 2 done, 1 skipped\n\x1b[?25h")
     assert "✓ create-namespace" in last_frame
@@ -276,3 +291,87 @@ def test_make_sink_live_colours_unless_no_color(monkeypatch, no_color, coloured)
 def test_make_sink_rejects_an_unknown_format():
     with pytest.raises(ValueError, match="yaml"):
         make_sink("yaml")
+
+
+# --- progress: a running step's time, a quiet log, Ctrl-C ------------------------
+
+
+def test_the_live_view_ticks_a_running_steps_time_each_second():
+    """For given clock values, the running step's row says how long it has run, in whole seconds;
+    rich redraws the view ten times a second, so the shown time ticks every second."""
+    clock = FakeClock(100.0)
+    sink = LiveSink(make_console(terminal=False), clock=clock)
+    sink.emit(FORGE[0])
+    sink.emit(FORGE[1])  # create-namespace running, at 100.0
+    shown = {}
+    for now in (100.0, 100.9, 101.0, 103.5, 165.0):
+        clock.now = now
+        shown[now] = re.search(r"create-namespace +(.*?) *$", rendered(sink.view()), re.M).group(1)
+    assert shown == {100.0: "0 s", 100.9: "0 s", 101.0: "1 s", 103.5: "3 s", 165.0: "1 min 5 s"}
+
+
+def test_the_live_view_shows_the_time_of_any_running_step_beside_its_news():
+    clock = FakeClock(0.0)
+    sink = LiveSink(make_console(terminal=False), clock=clock)
+    sink.emit(ev("forge.queued", 0))
+    sink.emit(ev("forge.step", 1, step="wait-rollout", status="running"))
+    clock.now = 4.2
+    sink.emit(ev("forge.step", 2, step="wait-rollout", status="running", output="0/2 ready"))  # news keeps its start
+    clock.now = 7.0
+    assert re.search(r"wait-rollout +0/2 ready +7 s", rendered(sink.view()))
+
+
+def test_the_live_view_is_drawn_only_by_richs_refresh_thread():
+    """A Ctrl-C is raised in the main thread: were it to stop a frame half drawn there, the next frame
+    would land under it (the header twice). So the main thread writes no frame; the final one comes
+    from a thread of its own (close)."""
+    writers = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            writers.append((threading.current_thread() is threading.main_thread(), text))
+            return super().write(text)
+
+    console = Console(file=Recording(), force_terminal=True, width=100, color_system=None)
+    run(LiveSink(console), FORGE)
+    assert "myapp forged in 1.6 s" in console.file.getvalue()
+    assert not any("Forging" in text for in_main, text in writers if in_main)
+
+
+def test_a_failures_detail_is_shown_once_in_the_live_view():
+    console = make_console(terminal=False)
+    run(LiveSink(console), FAILED_FORGE)
+    assert console.file.getvalue().count("retry later") == 1
+
+
+def test_a_quiet_log_gets_a_progress_line_every_ten_seconds_while_a_step_runs():
+    """Not on a terminal: what is printed for given clock values (the sink's thread calls tick)."""
+    clock = FakeClock(0.0)
+    stream = io.StringIO()
+    sink = PlainSink(stream, clock=clock)
+    printed = []
+    try:
+        sink.emit(ev("forge.queued", 0))
+        sink.emit(ev("forge.step", 1, step="wait-rollout", status="running"))
+        for now in (5.0, 9.9, 10.0, 12.0, 21.9, 22.0, 32.0, 40.0, 60.0):
+            clock.now = now
+            if now == 12.0:
+                sink.emit(ev("forge.step", 2, step="wait-rollout", status="running", output="1/2 ready\nmore"))
+            if now == 40.0:
+                sink.emit(ev("forge.step", 3, step="wait-rollout", status="completed", durationMs=40_000))
+            before = len(stream.getvalue())
+            sink.tick()
+            printed.append((now, stream.getvalue()[before:]))
+    finally:
+        sink.close()
+    assert printed == [
+        (5.0, ""),
+        (9.9, ""),
+        (10.0, "forge myapp: wait-rollout still running after 10 s\n"),
+        (12.0, ""),  # the step's news was a line at 12
+        (21.9, ""),
+        (22.0, "forge myapp: wait-rollout still running after 22 s: 1/2 ready\n"),
+        (32.0, "forge myapp: wait-rollout still running after 32 s: 1/2 ready\n"),
+        (40.0, ""),
+        (60.0, ""),  # nothing runs
+    ]

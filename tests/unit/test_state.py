@@ -48,3 +48,24 @@ def test_the_spec_digest_is_stored_but_not_part_of_the_status_contract():
     assert state.to_json()["specDigest"] == "sha256:abc"
     assert "specDigest" not in state.to_status_json()
     assert ForgeState.from_json(state.to_json()).spec_digest == "sha256:abc"
+
+
+def test_a_moved_record_says_where_it_went_and_nothing_else_may_follow_it():
+    from norn.state import ForgeState, ForgeStatus
+
+    state = ForgeState("web", ForgeStatus.FORGED).moved("local")
+    assert state.to_status_json()["status"] == "moved" and state.to_status_json()["movedTo"] == "local"
+    assert ForgeState.from_json(state.to_json()) == state
+    with pytest.raises(StateError):
+        state.move_to(ForgeStatus.FORGING)  # a run refuses it before; the state machine would too
+
+
+@pytest.mark.parametrize("document", [
+    {"app": "web", "status": "moved"},  # where to?
+    {"app": "web", "status": "moved", "movedTo": "s3"},
+])
+def test_a_moved_record_without_a_backend_is_unreadable(document):
+    from norn.state import ForgeState
+
+    with pytest.raises((ValueError, TypeError)):
+        ForgeState.from_json(document)
