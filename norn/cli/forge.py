@@ -43,7 +43,8 @@ def forge(
     state_backend: Optional[o.Backend] = o.StateBackendOption,
 ) -> None:
     # A failed --force is resumed without it: the same command would tear down again.
-    with handled(debug, resume=f"run norn forge {app_name} without --force" if force else None):
+    named = "--all" if all_apps else " ".join(app_names or [])
+    with handled(debug, resume=f"run norn forge {named} without --force" if force else None):
         from norn.infraspec.discovery import find_and_load
         from norn.infraspec.loading import check_forgeable
         from norn.names import check_app_name
