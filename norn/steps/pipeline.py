@@ -80,6 +80,9 @@ class Context:
     repair: bool = False  # an update compares with the live objects, not with what norn last applied
     connect: Callable[[], "Cluster"] | None = None
     progress: Callable[[str], None] = field(default=lambda text: None, repr=False)  # a running step's news
+    # Saves the state mid-step: what a step is about to create is recorded first, so a kill after the create
+    # leaves it known to the rerun and to teardown.
+    save: Callable[[], None] = field(default=lambda: None, repr=False)
     tools: Tools = field(default_factory=Tools, repr=False)
     _cluster: "Cluster | None" = field(default=None, repr=False)
 
@@ -136,6 +139,7 @@ def run(
     state.finished_at = None
     store.save(state)
     ctx.tools.recorder.steps(operation, [step.name for step in steps])
+    ctx.save = lambda: store.save(state)
 
     for step in steps:
         ctx.tools.recorder.start(operation, step.name)

@@ -204,3 +204,39 @@ def _teardown_removes_all(norn, cluster, cfapi, reference, other) -> None:
     except FileNotFoundError:
         status = "unforged"
     assert status == "unforged"
+
+
+# --- what the crash points found, pinned ------------------------------------------------------------------
+
+
+def test_a_teardown_after_a_kill_once_a_retargeted_rule_was_written_removes_it(norn, cluster, cloudflared_bin, cfapi):
+    """A hosts.internal rename retargets the rule in place; killed once the PUT landed, the state named the old
+    Service's URL and teardown refused the rule ("routed to ..., not ..."), leaving it in the config.
+
+    Both URLs are recorded before the write, and teardown removes the hostname routed to either (cloudflared
+    ingress/ingress.go FindMatchingRule: one rule per hostname serves it, the first)."""
+    assert (setup := norn(*FORGE)).code == 0, setup.explain()
+    norn.write_spec(WEB_SPEC.replace("internal: web-svc", "internal: web-api"))
+    point = Point("update-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared",
+                  lambda server: "web-api.default.svc" in configmap_text(server))
+    kill_at_request(norn, cluster, point, "applied", FORGE)
+    run = norn(*TEARDOWN)
+    assert run.code == 0, run.explain()
+    assert configmap_text(cluster) == DEFAULT_CLOUDFLARED_CONFIG
+    assert cluster.objects("services") == []
+
+
+def test_an_update_refused_a_foreign_service_records_nothing_for_teardown_to_trip_on(norn, cluster, cloudflared_bin):
+    """The new Service is recorded before its create; a create refused (a Service of that name norn did not
+    make) takes the record back, so teardown does not fail on an object that is not the app's."""
+    assert (setup := norn(*FORGE)).code == 0, setup.explain()
+    foreign = cluster.seed({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-api", "namespace": "default"},
+                            "spec": {"ports": [{"port": 80}]}})
+    norn.write_spec(WEB_SPEC.replace("internal: web-svc", "internal: web-api"))
+    run = norn(*FORGE)
+    assert run.code == 1 and run.failed()["step"] == "update-service", run.explain()
+    resources = norn.state()["resources"]
+    assert resources["service"] == "web-svc" and "replaced" not in resources
+    assert (teardown := norn(*TEARDOWN)).code == 0, teardown.explain()
+    assert cluster.get_object("services", "default", "web-api")["metadata"]["uid"] == foreign["metadata"]["uid"]
+    assert cluster.get_object("services", "default", "web-svc") is None
