@@ -6,6 +6,8 @@ and what it would apply now (steps.update_owned), creates what the app now has
 and had not, and hands what it replaced to ``remove-replaced``, which deletes it
 only once the new routing is live. With ``--repair`` the difference is taken from
 the live objects instead, so what was edited or deleted by hand is restored.
+What a step is about to create is recorded, and the state saved, before the
+request: a kill after it leaves the object known to the rerun and to teardown.
 """
 
 from __future__ import annotations

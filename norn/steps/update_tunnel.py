@@ -54,26 +54,17 @@ class UpdateCloudflared:
             return said
         hostname, service = wanted
         where = configmap_name(ctx)
-        # The rules the config may hold: the one a replace cut off by a kill started from, then the recorded one.
-        olds = list(resources.replaced.ingress_rules)
-        if recorded is not None and recorded not in olds and (recorded.hostname, recorded.service) != wanted:
-            olds.append(recorded)
+        new, olds = IngressRule(hostname, service, where), _replacing(resources.replaced.ingress_rules, recorded, wanted)
         first = olds[0]
 
         def edit(text: str) -> tuple[str, bool]:
-            text, changed = ingress.replace_rule(text, first.hostname, hostname, service)
-            for stale in olds[1:]:
-                if not _same_host(stale.hostname, hostname):
-                    text, removed = ingress.remove_rule(text, stale.hostname, stale.service)
-                    changed = changed or removed
-            # Recorded before the write (a clash refused above records nothing): after a kill, teardown removes
-            # whichever of these rules the config holds, and a rerun finishes the replace.
+            result = _in_place(text, olds, hostname, service)  # a clash is refused here, before anything is recorded
             if (resources.ingress_rule, resources.replaced.ingress_rules) != (new, olds):
+                # Before the write: after a kill, teardown removes whichever rule the config holds, a rerun finishes.
                 resources.ingress_rule, resources.replaced.ingress_rules = new, list(olds)
                 ctx.save()
-            return text, changed
+            return result
 
-        new = IngressRule(hostname, service, where)
         with ctx.tools.recorder.doing(f"replace the rule {first.hostname} → {first.service} with "
                                       f"{hostname} → {service} in ConfigMap {where}, in its place"):
             edited = edit_config(ctx, edit)
@@ -84,6 +75,25 @@ class UpdateCloudflared:
         resources.ingress_rule, resources.replaced.ingress_rules = new, []
         resources.cloudflared_restart_pending = True
         return f"replaced {first.hostname} → {first.service} with {hostname} → {service} in {where}"
+
+
+def _replacing(cut_off: list[IngressRule], recorded: IngressRule | None, wanted: tuple[str, str]) -> list[IngressRule]:
+    """The rules the config may hold in place of the wanted one: those a replace cut off by a kill started from
+    (recorded ahead of its write), then the recorded one."""
+    olds = list(cut_off)
+    if recorded is not None and recorded not in olds and (recorded.hostname, recorded.service) != wanted:
+        olds.append(recorded)
+    return olds
+
+
+def _in_place(text: str, olds: list[IngressRule], hostname: str, service: str) -> tuple[str, bool]:
+    """The config with the first of ``olds`` pointed at hostname → service in its place, the others removed."""
+    text, changed = ingress.replace_rule(text, olds[0].hostname, hostname, service)
+    for stale in olds[1:]:
+        if not _same_host(stale.hostname, hostname):
+            text, removed = ingress.remove_rule(text, stale.hostname, stale.service)
+            changed = changed or removed
+    return text, changed
 
 
 class UpdateDnsRoute:

@@ -352,6 +352,14 @@ def assert_same_objects(server: KubeAPI, expected: dict, operation: str) -> None
     assert not different, f"objects that differ from an uninterrupted {operation}: {different}"
 
 
+def app_requests(server: KubeAPI) -> list:
+    """The server's log but for the kubernetes state backend's own requests (its state Secret, its lock Lease).
+
+    norn never writes an app's Secret (a Deployment only names ``<app>-secrets``): every Secret request is the state's.
+    """
+    return [r for r in server.requests if "/secrets" not in r.path and "/apis/coordination.k8s.io/" not in r.path]
+
+
 def _state_backend_object(key: str) -> bool:
     """The kubernetes state backend's own objects: the app's state Secret and its lock Lease."""
     kind, _namespace, name = key.split("/", 2)
