@@ -59,24 +59,29 @@ class Replaced:
     services: list[str] = field(default_factory=list)
     dns_routes: list[DnsRoute] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)  # PVCs of removed volumes, with --delete-volumes
+    # Rules update-cloudflared is replacing in place: recorded with the new rule before the write, so a kill
+    # leaves teardown removing whichever the config holds. Never left for remove-replaced: not in __bool__.
+    ingress_rules: list[IngressRule] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.services or self.dns_routes or self.volumes)
 
     def to_json(self) -> dict[str, Any]:
         values = {"services": list(self.services), "dnsRoutes": [r.to_json() for r in self.dns_routes],
-                  "persistentVolumeClaims": list(self.volumes)}
+                  "persistentVolumeClaims": list(self.volumes), "ingressRules": [r.to_json() for r in self.ingress_rules]}
         return {key: value for key, value in values.items() if value}
 
     @classmethod
     def from_json(cls, value: Any) -> "Replaced":
         if not isinstance(value, dict):
             raise _wrong("replaced")
-        routes = value.get("dnsRoutes") or []
+        routes, rules = value.get("dnsRoutes") or [], value.get("ingressRules") or []
         if not isinstance(routes, list):
             raise _wrong("replaced.dnsRoutes")
+        if not isinstance(rules, list):
+            raise _wrong("replaced.ingressRules")
         return cls(_texts(value, "services", "replaced."), [DnsRoute.from_json(r) for r in routes],
-                   _texts(value, "persistentVolumeClaims", "replaced."))
+                   _texts(value, "persistentVolumeClaims", "replaced."), [IngressRule.from_json(r) for r in rules])
 
 
 @dataclass

@@ -102,6 +102,9 @@ class Context:
     repair: bool = False  # an update compares with the live objects, not with what norn last applied
     connect: Callable[[], "Cluster"] | None = None
     progress: Callable[[str], None] = field(default=lambda text: None, repr=False)  # a running step's news
+    # Saves the state mid-step: what a step is about to create is recorded first, so a kill after the create
+    # leaves it known to the rerun and to teardown.
+    save: Callable[[], None] = field(default=lambda: None, repr=False)
     tools: Tools = field(default_factory=Tools, repr=False)
     _cluster: "Cluster | None" = field(default=None, repr=False)
 
@@ -161,6 +164,7 @@ def run(
     store.save(state)
     ctx.tools.recorder.steps(operation, [step.name for step in steps])
     ctx.tools.tunnel.steps(ctx.app, [step.name for step in steps] + (then or []))
+    ctx.save = lambda: store.save(state)
 
     for step in steps:
         ctx.tools.recorder.start(operation, step.name)

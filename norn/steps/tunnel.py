@@ -208,22 +208,34 @@ class UnpatchCloudflared:
     name = "unpatch-cloudflared"
 
     def skip_reason(self, ctx: Context) -> str | None:
-        return None if ctx.resources.ingress_rule else "no ingress rule recorded"
+        return None if ctx.resources.ingress_rule or ctx.resources.replaced.ingress_rules else "no ingress rule recorded"
 
     def run(self, ctx: Context) -> str:
-        rule = ctx.resources.ingress_rule
-        hostname, service = rule.hostname, rule.service
-        with ctx.tools.recorder.doing(f"remove the rule {hostname} from ConfigMap {configmap_name(ctx)}"):
-            edited = edit(ctx, lambda text: ingress.remove_rule(text, hostname, service))
+        # With the rules an update was replacing when it was cut off: the config holds one of them.
+        rules = [rule for rule in [ctx.resources.ingress_rule, *ctx.resources.replaced.ingress_rules] if rule]
+        hostnames = ", ".join(dict.fromkeys(rule.hostname for rule in rules))
+        with ctx.tools.recorder.doing(f"remove the rule {hostnames} from ConfigMap {configmap_name(ctx)}"):
+            edited = edit(ctx, lambda text: _without(text, rules))
         if edited is None:
-            ctx.resources.ingress_rule = None
+            ctx.resources.ingress_rule, ctx.resources.replaced.ingress_rules = None, []
             return f"ConfigMap {configmap_name(ctx)} is gone; nothing to remove"
-        if not edited.as_sent and ingress.find_rule(edited.written, hostname) is not None:
-            raise written_wrong(ctx, f"still routes {hostname}")
-        ctx.resources.ingress_rule = None
+        if not edited.as_sent and any(ingress.find_rule(edited.written, r.hostname) is not None for r in rules):
+            raise written_wrong(ctx, f"still routes {hostnames}")
+        ctx.resources.ingress_rule, ctx.resources.replaced.ingress_rules = None, []
         ctx.resources.cloudflared_restart_pending = True
         ctx.tools.recorder.keep(f"ConfigMap {configmap_name(ctx)}", "the operator's; only norn's rule is removed")
-        return f"removed {hostname} from {configmap_name(ctx)}" if edited.changed else f"{hostname} was not in the config"
+        return f"removed {hostnames} from {configmap_name(ctx)}" if edited.changed else f"{hostnames} was not in the config"
+
+
+def _without(text: str, rules: list[IngressRule]) -> tuple[str, bool]:
+    """The config without norn's rules: a hostname goes when it routes to a service recorded for it."""
+    changed = False
+    for hostname in dict.fromkeys(rule.hostname for rule in rules):
+        services = [rule.service for rule in rules if rule.hostname == hostname]
+        routed = ingress.find_rule(text, hostname)
+        text, removed = ingress.remove_rule(text, hostname, routed if routed in services else services[0])
+        changed = changed or removed
+    return text, changed
 
 
 class RestartCloudflared:

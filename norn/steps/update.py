@@ -6,12 +6,18 @@ and what it would apply now (steps.update_owned), creates what the app now has
 and had not, and hands what it replaced to ``remove-replaced``, which deletes it
 only once the new routing is live. With ``--repair`` the difference is taken from
 the live objects instead, so what was edited or deleted by hand is restored.
+What a step is about to create is recorded, and the state saved, before the
+request: a kill after it leaves the object known to the rerun and to teardown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
+from norn.errors import StepError
 from norn.kube import smp
 from norn.kube.kinds import CRONJOB, DEPLOYMENT, PVC, SERVICE, Kind
 from norn.kube.quantity import quantity_value
@@ -54,11 +60,12 @@ class UpdateDeployment:
             if name in resources.persistent_volume_claims:
                 said.append(update_owned(ctx, PVC, claim, repair=ctx.repair))
             else:
-                said.append(ensure_created(ctx, PVC, claim))
-                resources.persistent_volume_claims.append(name)
                 for left in (resources.kept_volumes, resources.replaced.volumes):
                     if name in left:
                         left.remove(name)
+                resources.persistent_volume_claims.append(name)
+                with _recorded_first(ctx, partial(resources.persistent_volume_claims.remove, name)):
+                    said.append(ensure_created(ctx, PVC, claim))
         deployment = manifests.deployment(ctx.spec, ctx.settings)
         if resources.deployment:
             said.append(update_owned(ctx, DEPLOYMENT, deployment, repair=ctx.repair))
@@ -115,12 +122,33 @@ class UpdateService:
             if said is None:
                 raise Skip(UNCHANGED)
             return said
-        said = ensure_created(ctx, SERVICE, desired)
-        resources.service = wanted
         if recorded:
             resources.replaced.services.append(recorded)
+        resources.service = wanted
+        with _recorded_first(ctx, lambda: _unrecord_service(ctx, recorded)):
+            said = ensure_created(ctx, SERVICE, desired)
+        if recorded:
             said += f"; {SERVICE.describe(ctx.namespace, recorded)} is deleted by remove-replaced, once the rule points here"
         return said
+
+
+def _unrecord_service(ctx: Context, recorded: str | None) -> None:
+    ctx.resources.service = recorded
+    if recorded:
+        ctx.resources.replaced.services.remove(recorded)
+
+
+@contextmanager
+def _recorded_first(ctx: Context, forget: Callable[[], None]) -> Iterator[None]:
+    """Around the create of an object the state already names: the state is saved first, so a kill after the
+    create leaves the object known to the rerun (which finds it) and to teardown (which deletes it, or finds
+    it gone). A create refused (another's object of that name) calls ``forget``: a failed create records nothing."""
+    ctx.save()
+    try:
+        yield
+    except StepError:
+        forget()
+        raise
 
 
 class UpdateCron:

@@ -330,15 +330,7 @@ class Reference:
 
 def assert_converged(server: KubeAPI, reference: Reference, operation: str) -> None:
     """The cluster equals the one an uninterrupted ``operation`` leaves: same objects, same config text."""
-    actual = {key: obj for key, obj in snapshot(server).items() if not _state_backend_object(key)}
-    expected = reference.forged if operation == "forge" else reference.torn_down
-    lost, extra = sorted(set(expected) - set(actual)), sorted(set(actual) - set(expected))
-    figures.count("objects_lost", len(lost))
-    figures.count("objects_extra", len(extra))
-    assert not lost, f"objects lost: {lost}"
-    assert not extra, f"objects left over: {extra}"
-    different = [key for key in expected if expected[key] != actual[key]]
-    assert not different, f"objects that differ from an uninterrupted {operation}: {different}"
+    assert_same_objects(server, reference.forged if operation == "forge" else reference.torn_down, operation)
     text = configmap_text(server)
     hostnames = [rule.get("hostname") for rule in ingress_rules(text)]
     assert hostnames.count("web.example.com") == (1 if operation == "forge" else 0), text
@@ -348,7 +340,142 @@ def assert_converged(server: KubeAPI, reference: Reference, operation: str) -> N
         assert text == DEFAULT_CLOUDFLARED_CONFIG  # byte-identical to the start
 
 
+def assert_same_objects(server: KubeAPI, expected: dict, operation: str) -> None:
+    """The cluster holds the objects of ``expected`` (a snapshot), with the same content; state objects aside."""
+    actual = {key: obj for key, obj in snapshot(server).items() if not _state_backend_object(key)}
+    lost, extra = sorted(set(expected) - set(actual)), sorted(set(actual) - set(expected))
+    figures.count("objects_lost", len(lost))
+    figures.count("objects_extra", len(extra))
+    assert not lost, f"objects lost: {lost}"
+    assert not extra, f"objects left over: {extra}"
+    different = [key for key in expected if expected[key] != actual[key]]
+    assert not different, f"objects that differ from an uninterrupted {operation}: {different}"
+
+
+def app_requests(server: KubeAPI) -> list:
+    """The server's log but for the kubernetes state backend's own requests (its state Secret, its lock Lease).
+
+    norn never writes an app's Secret (a Deployment only names ``<app>-secrets``): every Secret request is the state's.
+    """
+    return [r for r in server.requests if "/secrets" not in r.path and "/apis/coordination.k8s.io/" not in r.path]
+
+
 def _state_backend_object(key: str) -> bool:
     """The kubernetes state backend's own objects: the app's state Secret and its lock Lease."""
     kind, _namespace, name = key.split("/", 2)
     return (kind == "secrets" and name.startswith("norn-state-")) or (kind == "leases" and name.startswith("norn-lock-"))
+
+
+def undisturbed(tmp: Path, runs: list[tuple[str, tuple[str, ...]]]) -> list[tuple[dict, str, dict]]:
+    """Real norn processes, one after another and undisturbed, on a fresh stand-in cluster (cloudflared deployed).
+
+    Each run writes its infraspec text, then runs its arguments; returns the snapshot, the
+    config text and the app's state after each: what a killed and rerun sequence must equal.
+    """
+    from tests.kubeapi import seed_cloudflared
+    from tests.kubeapi.fixtures import BIN_DIR
+
+    runner, after = Norn(tmp), []
+    env = {
+        "PATH": os.pathsep.join([str(BIN_DIR), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "CLOUDFLARED_STANDIN_STATE": str(tmp / "cloudflared-state.json"),
+        "CLOUDFLARED_STANDIN_LOG": str(tmp / "cloudflared-calls.jsonl"),
+    }
+    with KubeAPI() as server:
+        seed_cloudflared(server)
+        env["KUBECONFIG"] = str(server.write_kubeconfig(tmp / "kubeconfig"))
+        for text, args in runs:
+            runner.write_spec(text)
+            process = runner.start(*args, **env)
+            run = process.wait(timeout=120)
+            assert run.code == 0, run.explain()
+            after.append((snapshot(server), configmap_text(server), runner.state()))
+    return after
+
+
+# --- a kill at a crash point --------------------------------------------------------------
+
+HOLD = 600.0  # seconds the server holds a request; the kill comes long before
+
+
+@dataclass(frozen=True)
+class Point:
+    """A crash point: one request of ``step`` (or, with no method, its cloudflared call)."""
+
+    step: str
+    request: str  # how the docs and test ids name it
+    method: str | None = None
+    path: str | None = None
+    applied: Callable[[KubeAPI], bool] | None = None  # whether it took effect; None: a read, it applies nothing
+    api: str = "kubernetes"  # or cloudflare: which stand-in answers it
+
+    @property
+    def moments(self) -> list[str]:
+        if self.api == "cloudflare":  # the stand-in applies a request as it reads it: no "held, not applied"
+            return ["before", "applied"] if self.method == "DELETE" else ["before"]
+        return ["before", "held", "applied"] if self.applied or self.method is None else ["before", "held"]
+
+
+def kill_at_request(norn: Norn, cluster: KubeAPI, point: Point, moment: str, args: tuple[str, ...]) -> None:
+    """Start ``norn ARGS`` and kill -9 it at ``point`` of the Kubernetes API, at ``moment``."""
+    if moment == "before":
+        with Gate(cluster, point.method, point.path) as gate:
+            process = norn.start(*args)
+            wait_until(gate.caught.is_set, f"{point.request} to reach the gate", process=process)
+            process.kill()
+        assert cluster.count(point.method, point.path) == 0  # it never reached the server
+        return
+    if moment == "held":
+        cluster.inject(point.method, point.path, delay=HOLD, drop=True)  # held, then never applied
+        process = norn.start(*args)
+        wait_until(lambda: cluster.count(point.method, point.path) > 0, f"the server to hold {point.request}",
+                   process=process)
+        process.kill()
+        if point.applied is not None:
+            assert not point.applied(cluster)
+    else:
+        cluster.inject(point.method, point.path, hold=HOLD)  # applied, the answer held back
+        process = norn.start(*args)
+        wait_until(lambda: point.applied(cluster), f"the server to apply {point.request}", process=process)
+        process.kill()
+    cluster.clear_faults()
+
+
+def kill_at_cloudflare_api(norn: Norn, cfapi: Any, point: Point, moment: str, args: tuple[str, ...],
+                           record: str) -> None:
+    """Kill -9 ``norn ARGS`` at ``point`` of the Cloudflare API; its DELETE deletes the CNAME ``record``."""
+    with Gate(cfapi, point.method, point.path, answer=moment == "applied") as gate:
+        process = norn.start(*args)
+        wait_until(gate.caught.is_set, f"{point.request} to reach the gate", process=process)
+        process.kill()
+    logged = [r for r in cfapi.requests if gate.matches(r.method, r.path + ("?" if r.query else ""))]
+    if moment == "before":
+        assert logged == []  # it never reached the server
+    else:
+        assert len(logged) == 1 and cfapi.records(record) == []  # applied, never answered
+
+
+def kill_at_cloudflared(norn: Norn, cloudflared_bin: Any, moment: str, args: tuple[str, ...], step: str,
+                        hostname: str) -> None:
+    """Kill -9 ``norn ARGS`` around its ``cloudflared tunnel route dns HOSTNAME`` in ``step``."""
+    if moment == "before":
+        cloudflared_bin.set_mode("hang")  # should it start before the kill lands, it does nothing
+        process = norn.start(*args)
+        wait_until(lambda: norn.step_in_flight() == (step, "running"),
+                   f"the state to record {step} as running", process=process)
+        process.kill()
+        assert hostname not in cloudflared_bin.routes()
+    elif moment == "held":
+        cloudflared_bin.set_mode("hang")
+        process = norn.start(*args)
+        asked = lambda: any("route" in call and "dns" in call and call[-1] == hostname  # noqa: E731
+                            for call in cloudflared_bin.calls())
+        wait_until(asked, "cloudflared to be asked for the route", process=process)  # not its ingress validate
+        process.kill()
+        assert hostname not in cloudflared_bin.routes()
+    else:
+        cloudflared_bin.set_mode("hang-after-route")
+        process = norn.start(*args)
+        wait_until(lambda: hostname in cloudflared_bin.routes(), "cloudflared to add the route", process=process)
+        process.kill()
+    cloudflared_bin.set_mode("ok")
