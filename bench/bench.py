@@ -201,7 +201,8 @@ class Bench:
         ``prepare_a``/``prepare_b``: run, untimed, before each run of that side (hyperfine's --prepare)."""
         rounds = rounds or self.rounds
         for number in range(rounds + 1):  # the first round warms caches and is not counted
-            order = [(a, env_a, prepare_a, pair.a, pair.a_cloudflared), (b, env_b, prepare_b, pair.b, pair.b_cloudflared)]
+            order = [(a, env_a, prepare_a, pair.a, pair.a_cloudflared),
+                     (b, env_b, prepare_b, pair.b, pair.b_cloudflared)]
             for command, env, prepare, times, in_cloudflared in order if number % 2 else reversed(order):
                 if reset:
                     reset()

@@ -38,4 +38,5 @@ def test_records_are_mutable_and_unhashable():
 
 
 def test_repr_names_the_fields():
-    assert repr(DnsRoute("a.example.com", "norn")) == "DnsRoute(hostname='a.example.com', tunnel='norn', tunnel_id=None)"
+    route = DnsRoute("a.example.com", "norn")
+    assert repr(route) == "DnsRoute(hostname='a.example.com', tunnel='norn', tunnel_id=None)"
