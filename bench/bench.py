@@ -12,6 +12,8 @@ hyperfine:
   norn status APP              vs  kubectl version --client
   norn forge APP               vs  bench/kubectl-forge.sh --validate (the same work,
                                    cloudflared's config check included), then without the check
+  norn forge APP, replicas     vs  kubectl apply -f of the changed Deployment manifest (an in-place
+  changed (an update)              update each: replicas flipped before every run, bench/edits.py)
   norn status, 1,000 apps      vs  norn status, 1 app
   50 norn forges at once       vs  50 kubectl scripts one after the other
 
@@ -37,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # the repository, not bench/: `bench` is then this folder, `tests` the tests'
 
+from bench.edits import VALUES, flip_manifest, flip_spec, manifest_replicas, spec_replicas  # noqa: E402
 from bench.report import Pair, cloudflared_ms, describe, table, without_cloudflared  # noqa: E402
 from tests.kubeapi.server import KubeAPI, seed_cloudflared  # noqa: E402
 
@@ -59,6 +62,9 @@ env:
   LOG_LEVEL: info
 """
 FIFTY = [f"app-{i:02d}" for i in range(50)]
+APPLIED = "web-apply"  # the Deployment kubectl apply updates beside norn's: the same manifest, its own name
+
+
 class Bench:
     def __init__(self, work: Path, norn: Path, kubectl: Path, rounds: int) -> None:
         self.work = work
@@ -100,7 +106,7 @@ class Bench:
         from norn.steps import manifests
 
         conf = settings.load({})
-        for app in [APP, *FIFTY]:
+        for app in [APP, APPLIED, *FIFTY]:
             spec_file = self.apps / app / "infraspec.yaml"
             spec_file.parent.mkdir(parents=True, exist_ok=True)
             spec_file.write_text(SPEC.format(app=app, db=app.replace("-", "_")))
@@ -108,6 +114,45 @@ class Bench:
             objects = [manifests.deployment(spec, conf), manifests.service(spec, conf)]
             self.manifests.mkdir(exist_ok=True)
             (self.manifests / f"{app}.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+        self.applied = self.manifests / f"{APPLIED}-deployment.json"
+        self.applied.write_text(json.dumps(json.loads((self.manifests / f"{APPLIED}.json").read_text())["items"][0]))
+
+    # --- the update: norn forge of a changed infraspec, kubectl apply of a changed manifest ----------
+
+    def apply_command(self) -> str:
+        # --validate=false: the stand-in serves no OpenAPI document (as in kubectl-forge.sh).
+        return f"kubectl apply --validate=false -f {self.applied}"
+
+    def update_setup(self) -> None:
+        """norn's app forged and kubectl's Deployment applied (so it has its last-applied
+        annotation), both at the first of the two replicas values."""
+        self.reset()
+        spec_file = self.apps / APP / "infraspec.yaml"
+        spec_file.write_text(SPEC.format(app=APP, db=APP).replace("replicas: 2", f"replicas: {VALUES[0]}"))
+        self.run(f"{self.norn} forge {APP}")
+        self.server.remove("deployments", "default", APPLIED, group="apps")
+        manifest = json.loads(self.applied.read_text())
+        manifest["spec"]["replicas"] = VALUES[0]
+        self.applied.write_text(json.dumps(manifest))
+        self.run(self.apply_command())
+
+    def flip_norn(self) -> None:
+        """Before a run of norn: the last run reached the cluster, then the infraspec's replicas flip."""
+        spec_file = self.apps / APP / "infraspec.yaml"
+        self._check_live(APP, spec_replicas(spec_file.read_text()))
+        spec_file.write_text(flip_spec(spec_file.read_text()))
+
+    def flip_kubectl(self) -> None:
+        """Before a run of kubectl apply: the last run reached the cluster, then the manifest's replicas flip."""
+        self._check_live(APPLIED, manifest_replicas(self.applied.read_text()))
+        self.applied.write_text(flip_manifest(self.applied.read_text()))
+
+    def _check_live(self, name: str, replicas: int) -> None:
+        live = self.server.get_object("deployments", "default", name, group="apps")
+        if live is None or live["spec"]["replicas"] != replicas:
+            found = live and live["spec"]["replicas"]
+            raise SystemExit(f"bench: Deployment default/{name} has replicas {found}, not {replicas}: "
+                             "the last update did not reach the cluster")
 
     def kubectl_script(self, app: str, validate: bool = True) -> str:
         """The script doing what `norn forge APP` does; ``validate``: cloudflared's config check too."""
@@ -150,15 +195,19 @@ class Bench:
         return done
 
     def compare(self, pair: Pair, a: str, b: str, *, reset=None, env_a=None, env_b=None, rounds=None,
-                check=None, cloudflared=False) -> Pair:
+                check=None, cloudflared=False, prepare_a=None, prepare_b=None) -> Pair:
         """Time A and B alternately; ``check`` (with failures allowed) says after each run of A what it
-        did; ``cloudflared``: also record what each run spent in cloudflared calls (the shim's log)."""
+        did; ``cloudflared``: also record what each run spent in cloudflared calls (the shim's log);
+        ``prepare_a``/``prepare_b``: run, untimed, before each run of that side (hyperfine's --prepare)."""
         rounds = rounds or self.rounds
         for number in range(rounds + 1):  # the first round warms caches and is not counted
-            order = [(a, env_a, pair.a, pair.a_cloudflared), (b, env_b, pair.b, pair.b_cloudflared)]
-            for command, env, times, in_cloudflared in order if number % 2 else reversed(order):
+            order = [(a, env_a, prepare_a, pair.a, pair.a_cloudflared),
+                     (b, env_b, prepare_b, pair.b, pair.b_cloudflared)]
+            for command, env, prepare, times, in_cloudflared in order if number % 2 else reversed(order):
                 if reset:
                     reset()
+                if prepare:
+                    prepare()
                 self.cloudflared_log.unlink(missing_ok=True)
                 took = hyperfine(command, env or self.env, allow_failure=check is not None)
                 if check and command == a:
@@ -263,16 +312,27 @@ def main() -> int:
                                     target="n/a (norn does more work)"),
                                f"{norn} forge {APP}", bench.kubectl_script(APP, validate=False), reset=bench.reset,
                                cloudflared=True))
+    # The update before the 50 forges, which leave the machine loaded for a while.
+    bench.update_setup()
+    pairs.append(bench.compare(Pair("norn forge APP of a one-field change (replicas, an update) / kubectl apply -f "
+                                    "of the changed manifest", target="≤ 1.0x", limit=1.0),
+                               f"{norn} forge {APP}", bench.apply_command(),
+                               prepare_a=bench.flip_norn, prepare_b=bench.flip_kubectl))
+    update = bench.requests(f"{norn} forge {APP}", prepare=bench.flip_norn)
+    apply = bench.requests(bench.apply_command(), prepare=bench.flip_kubectl)
+    bench.flip_norn()  # checks that the last runs reached the cluster
+    bench.flip_kubectl()
     thousand = bench.state_dir_with(1000)
     pairs.append(bench.compare(Pair("norn status: 1,000 apps / 1 app", target="< 3x", limit=3.0),
                                f"{norn} status", f"{norn} status",
                                env_a={**bench.env, "NORN_STATE_DIR": str(thousand)},
                                env_b={**bench.env, "NORN_STATE_DIR": str(one)}, rounds=max(3, args.rounds // 3)))
     fifty = f"bash {ROOT}/bench/fifty.sh"
-    pairs.append(bench.compare(Pair("50 norn forges at once / 50 kubectl scripts in turn", target="≤ 2x", limit=2.0,
-                                    unit="s"),
-                               f"{fifty} norn {len(FIFTY)}", f"{fifty} kubectl {len(FIFTY)} {bench.manifests}",
-                               reset=lambda: bench.reset(FIFTY), rounds=2, check=bench.forged))
+    fifties = bench.compare(Pair("50 norn forges at once / 50 kubectl scripts in turn", target="≤ 2x", limit=2.0,
+                                 unit="s"),
+                            f"{fifty} norn {len(FIFTY)}", f"{fifty} kubectl {len(FIFTY)} {bench.manifests}",
+                            reset=lambda: bench.reset(FIFTY), rounds=2, check=bench.forged)
+    pairs.append(fifties)
     memory = bench.peak_memory(Pair("peak memory: norn forge / kubectl script", target="≤ 1.0x", limit=1.0,
                                     unit="MiB"),
                                f"{norn} forge {APP}", bench.kubectl_script(APP))
@@ -297,16 +357,22 @@ def main() -> int:
         f"Medians of {args.rounds} alternating runs each ({max(3, args.rounds // 3)} for 1,000 apps, 2 for the 50 "
         f"forges, 5 for memory); noise is half the interquartile range over the median; \"in cloudflared\" is the "
         f"median time of a run's cloudflared calls (the stand-in, a Python script), timed by bench/shim. After "
-        f"each run of the 50 concurrent forges: {'; '.join(pairs[-1].checks)}.",
+        f"each run of the 50 concurrent forges: {'; '.join(fifties.checks)}.",
         "",
         "| requests (stand-in log) | count |",
         "|---|---|",
         f"| norn forge, fresh | {describe(forged)} |",
         f"| norn forge, already forged | {describe(again)} |",
+        f"| norn forge, one-field update (replicas) | {describe(update)} |",
+        f"| kubectl apply -f, the same edit (last-applied annotation set) | {describe(apply)} |",
         f"| norn teardown | {describe(teardown)} |",
         f"| kubectl script, discovery cache warm | {describe(script)} |",
         "",
         "norn forge sent: " + ", ".join(f"{m} {p}" for m, p in forged),
+        "",
+        "norn forge of the update sent: " + ", ".join(f"{m} {p}" for m, p in update),
+        "",
+        "kubectl apply sent: " + ", ".join(f"{m} {p}" for m, p in apply),
     ]
     report = "\n".join(lines) + "\n"
     (args.work / "results.md").write_text(report)

@@ -27,22 +27,22 @@ DNS_SUBDOMAIN = (
     "at most 253 characters)"
 )
 
+# Patterns, compiled on first use by re's own cache: a command uses one or two of the three.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-_DNS_LABEL_RE = re.compile(_LABEL)
-_DNS_1035_LABEL_RE = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
-_DNS_SUBDOMAIN_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_DNS_1035_LABEL = r"[a-z](?:[a-z0-9-]*[a-z0-9])?"
+_DNS_SUBDOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
 
 
 def is_dns_label(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL_RE.fullmatch(value))
+    return isinstance(value, str) and len(value) <= 63 and bool(re.fullmatch(_LABEL, value))
 
 
 def is_dns1035_label(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_1035_LABEL_RE.fullmatch(value))
+    return isinstance(value, str) and len(value) <= 63 and bool(re.fullmatch(_DNS_1035_LABEL, value))
 
 
 def is_dns_subdomain(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN_RE.fullmatch(value))
+    return isinstance(value, str) and len(value) <= 253 and bool(re.fullmatch(_DNS_SUBDOMAIN, value))
 
 
 def check_app_name(name: str) -> None:

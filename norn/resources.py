@@ -8,17 +8,35 @@ same and an unforged app's resources are ``{}``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
-class IngressRule:
+class _Record:
+    """A mutable record compared by its ``_fields``: what ``@dataclass`` gave these classes (init by
+    hand, ``==``, unhashable, a repr), without generating and compiling their code on every command's
+    import (about 0.3 ms a class; ``norn status`` imports this module)."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a non-frozen dataclass
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._fields)
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({values})"
+
+
+class IngressRule(_Record):
     """The rule norn added to the cloudflared config: ``hostname`` -> ``service`` in ConfigMap ``config_map``."""
 
-    hostname: str
-    service: str
-    config_map: str
+    __slots__ = _fields = ("hostname", "service", "config_map")
+
+    def __init__(self, hostname: str, service: str, config_map: str) -> None:
+        self.hostname, self.service, self.config_map = hostname, service, config_map
 
     def to_json(self) -> dict[str, str]:
         return {"hostname": self.hostname, "service": self.service, "configMap": self.config_map}
@@ -29,13 +47,13 @@ class IngressRule:
         return cls(value["hostname"], value["service"], value["configMap"])
 
 
-@dataclass
-class DnsRoute:
+class DnsRoute(_Record):
     """The CNAME ``cloudflared tunnel route dns`` made; ``tunnel_id``, when cloudflared said it, is what it points at."""
 
-    hostname: str
-    tunnel: str
-    tunnel_id: str | None = None
+    __slots__ = _fields = ("hostname", "tunnel", "tunnel_id")
+
+    def __init__(self, hostname: str, tunnel: str, tunnel_id: str | None = None) -> None:
+        self.hostname, self.tunnel, self.tunnel_id = hostname, tunnel, tunnel_id
 
     def to_json(self) -> dict[str, str]:
         route = {"hostname": self.hostname, "tunnel": self.tunnel}
@@ -52,16 +70,21 @@ class DnsRoute:
         return cls(value["hostname"], value["tunnel"], tunnel_id)
 
 
-@dataclass
-class Replaced:
-    """What an update replaced and has not removed yet: deleted only once the new routing is live (remove-replaced)."""
+class Replaced(_Record):
+    """What an update replaced and has not removed yet: deleted only once the new routing is live (remove-replaced).
+    ``volumes``: PVCs of removed volumes, with --delete-volumes."""
 
-    services: list[str] = field(default_factory=list)
-    dns_routes: list[DnsRoute] = field(default_factory=list)
-    volumes: list[str] = field(default_factory=list)  # PVCs of removed volumes, with --delete-volumes
-    # Rules update-cloudflared is replacing in place: recorded with the new rule before the write, so a kill
-    # leaves teardown removing whichever the config holds. Never left for remove-replaced: not in __bool__.
-    ingress_rules: list[IngressRule] = field(default_factory=list)
+    # ``ingress_rules``: rules update-cloudflared is replacing in place, recorded with the new rule before the
+    # write, so a kill leaves teardown removing whichever the config holds. Never left for remove-replaced: not
+    # in __bool__.
+    __slots__ = _fields = ("services", "dns_routes", "volumes", "ingress_rules")
+
+    def __init__(self, services: list[str] | None = None, dns_routes: list[DnsRoute] | None = None,
+                 volumes: list[str] | None = None, ingress_rules: list[IngressRule] | None = None) -> None:
+        self.services = [] if services is None else services
+        self.dns_routes = [] if dns_routes is None else dns_routes
+        self.volumes = [] if volumes is None else volumes
+        self.ingress_rules = [] if ingress_rules is None else ingress_rules
 
     def __bool__(self) -> bool:
         return bool(self.services or self.dns_routes or self.volumes)
@@ -84,24 +107,39 @@ class Replaced:
                    _texts(value, "persistentVolumeClaims", "replaced."), [IngressRule.from_json(r) for r in rules])
 
 
-@dataclass
-class Resources:
-    namespace: str | None = None  # where the app's objects live
-    deployment: str | None = None
-    persistent_volume_claims: list[str] = field(default_factory=list)  # the Deployment's, made by norn
-    service: str | None = None
-    ingress_rule: IngressRule | None = None
-    dns_route: DnsRoute | None = None
-    cron_job: str | None = None
-    # The tunnel config changed and cloudflared was not restarted since.
-    cloudflared_restart_pending: bool = False
-    kept_volumes: list[str] = field(default_factory=list)  # PVCs a teardown left in place, with their data
-    # {"Kind/name": uid} of the objects this app's forge created: deleted with a uid precondition.
-    created_uids: dict[str, str] = field(default_factory=dict)
-    # {"Kind/name": uid} earlier versions wrote, also for objects they only found: never trusted, the owner
-    # label is checked before a delete.
-    unverified_uids: dict[str, str] = field(default_factory=dict)
-    replaced: Replaced = field(default_factory=Replaced)
+class Resources(_Record):
+    __slots__ = _fields = (
+        "namespace", "deployment", "persistent_volume_claims", "service", "ingress_rule", "dns_route", "cron_job",
+        "cloudflared_restart_pending", "kept_volumes", "created_uids", "unverified_uids", "replaced",
+    )
+
+    def __init__(
+        self,
+        namespace: str | None = None,  # where the app's objects live
+        deployment: str | None = None,
+        persistent_volume_claims: list[str] | None = None,  # the Deployment's, made by norn
+        service: str | None = None,
+        ingress_rule: IngressRule | None = None,
+        dns_route: DnsRoute | None = None,
+        cron_job: str | None = None,
+        # The tunnel config changed and cloudflared was not restarted since.
+        cloudflared_restart_pending: bool = False,
+        kept_volumes: list[str] | None = None,  # PVCs a teardown left in place, with their data
+        # {"Kind/name": uid} of the objects this app's forge created: deleted with a uid precondition.
+        created_uids: dict[str, str] | None = None,
+        # {"Kind/name": uid} earlier versions wrote, also for objects they only found: never trusted, the
+        # owner label is checked before a delete.
+        unverified_uids: dict[str, str] | None = None,
+        replaced: Replaced | None = None,
+    ) -> None:
+        self.namespace, self.deployment, self.service = namespace, deployment, service
+        self.persistent_volume_claims = [] if persistent_volume_claims is None else persistent_volume_claims
+        self.ingress_rule, self.dns_route, self.cron_job = ingress_rule, dns_route, cron_job
+        self.cloudflared_restart_pending = cloudflared_restart_pending
+        self.kept_volumes = [] if kept_volumes is None else kept_volumes
+        self.created_uids = {} if created_uids is None else created_uids
+        self.unverified_uids = {} if unverified_uids is None else unverified_uids
+        self.replaced = Replaced() if replaced is None else replaced
 
     def has_objects(self) -> bool:
         """Whether anything of the app's may exist (kept volumes aside: they are left on purpose)."""

@@ -57,3 +57,12 @@ def test_describe_counts_methods_and_discovery():
     log = [("GET", "/api"), ("GET", "/api/v1/namespaces/default"), ("POST", "/apis/apps/v1/namespaces/d/deployments")]
     assert describe(log) == "3 (2 GET, 1 POST; 1 discovery)"
     assert describe([]) == "0 (none; 0 discovery)"
+
+
+def test_describe_counts_kubectl_applys_openapi_reads_as_discovery():
+    # What kubectl apply -f sent against the stand-in (bench.py's update row): the live object, the OpenAPI
+    # documents it looks for the patch strategies in (kubernetes, staging/src/k8s.io/kubectl/pkg/cmd/apply/
+    # apply.go, ApplyFlags.ToOptions; patcher.go, Patcher.patchSimple), then the patch.
+    log = [("GET", "/apis/apps/v1/namespaces/default/deployments/web-apply"), ("GET", "/openapi/v3"),
+           ("GET", "/openapi/v2"), ("PATCH", "/apis/apps/v1/namespaces/default/deployments/web-apply")]
+    assert describe(log) == "4 (3 GET, 1 PATCH; 2 discovery)"
