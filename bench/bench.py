@@ -249,6 +249,11 @@ class Bench:
         return [(r.method, r.path) for r in self.server.requests]
 
 
+def restarts(requests: list[tuple[str, str]]) -> int:
+    """The restart PATCHes of the cloudflared Deployment among ``requests``."""
+    return sum(1 for method, path in requests if method == "PATCH" and path.endswith("/deployments/cloudflared"))
+
+
 def hyperfine(command: str, env: dict, allow_failure: bool = False) -> float:
     """One run of `command`, timed by hyperfine with no shell in between; milliseconds."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -333,6 +338,13 @@ def main() -> int:
                             f"{fifty} norn {len(FIFTY)}", f"{fifty} kubectl {len(FIFTY)} {bench.manifests}",
                             reset=lambda: bench.reset(FIFTY), rounds=2, check=bench.forged)
     pairs.append(fifties)
+    together = bench.compare(Pair("50 apps in one norn forge / 50 kubectl scripts in turn", target="≤ 0.25x",
+                                  limit=0.25, unit="s"),
+                             f"{fifty} one {len(FIFTY)}", f"{fifty} kubectl {len(FIFTY)} {bench.manifests}",
+                             reset=lambda: bench.reset(FIFTY), rounds=2, check=bench.forged)
+    pairs.append(together)
+    in_one = bench.requests(f"{fifty} one {len(FIFTY)}", prepare=lambda: bench.reset(FIFTY))
+    in_turn = bench.requests(f"{fifty} kubectl {len(FIFTY)} {bench.manifests}", prepare=lambda: bench.reset(FIFTY))
     memory = bench.peak_memory(Pair("peak memory: norn forge / kubectl script", target="≤ 1.0x", limit=1.0,
                                     unit="MiB"),
                                f"{norn} forge {APP}", bench.kubectl_script(APP))
@@ -367,6 +379,9 @@ def main() -> int:
         f"| kubectl apply -f, the same edit (last-applied annotation set) | {describe(apply)} |",
         f"| norn teardown | {describe(teardown)} |",
         f"| kubectl script, discovery cache warm | {describe(script)} |",
+        f"| norn forge of {len(FIFTY)} apps in one run | {describe(in_one)}; cloudflared restarts: "
+        f"{restarts(in_one)} |",
+        f"| {len(FIFTY)} kubectl scripts in turn | {describe(in_turn)}; cloudflared restarts: {restarts(in_turn)} |",
         "",
         "norn forge sent: " + ", ".join(f"{m} {p}" for m, p in forged),
         "",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Forge the apps app-00 .. app-(N-1):
 #   fifty.sh norn N        N norn processes at once
+#   fifty.sh one N         one norn forge of all N apps (one config write, one cloudflared restart)
 #   fifty.sh kubectl N DIR N kubectl scripts one after the other (DIR holds their manifests)
 # Exits non-zero if any forge failed.
 set -uo pipefail
@@ -17,6 +18,10 @@ if [ "$mode" = norn ]; then
   done
   for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
   [ "$failed" -eq 0 ] || cat "$errors" >&2
+elif [ "$mode" = one ]; then
+  apps=()
+  for i in $(seq -f %02g 0 $((count - 1))); do apps+=("app-$i"); done
+  norn forge "${apps[@]}" >/dev/null || failed=$?
 else
   dir=$3
   for i in $(seq -f %02g 0 $((count - 1))); do
