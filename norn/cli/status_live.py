@@ -27,13 +27,15 @@ def status_live(app_name, settings, store, output, *, namespace=None, exit_code=
         states, problems = store.list()
         states = in_namespace(states, namespace)
     states = [as_seen(store, state) for state in states]
-    forged = [s for s in states if s.status != ForgeStatus.UNFORGED]
+    # A moved record speaks for nothing here: the other backend's record is the app's (norn state migrate).
+    idle = (ForgeStatus.UNFORGED, ForgeStatus.MOVED)
+    forged = [s for s in states if s.status not in idle]
     namespaces = {s.resources.namespace or settings.namespace for s in forged}
     apps = [s.app for s in forged]
     observed = drift.observe(connector(settings)(), apps, namespaces, settings) if forged else drift.Observed()
     lives = []
     for state in states:
-        if state.status == ForgeStatus.UNFORGED:
+        if state.status in idle:
             lives.append(drift.Live(state.app))
             continue
         spec, problem = spec_or_problem(state.app, settings)

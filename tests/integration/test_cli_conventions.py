@@ -129,6 +129,9 @@ def test_a_migrated_app_is_moved_in_the_old_backend_and_runs_there_are_refused(n
     assert "Moved to  the kubernetes backend (use --state-backend kubernetes)" in norn("status", "web").stdout
 
     cluster.clear_log()
+    live = json.loads(norn("status", "web", "--live", "--exit-code", "--output", "json").stdout)
+    assert live["status"] == "moved" and live["live"] == [] and live["drift"] == []  # not judged as forged here
+    assert [r for r in cluster.requests if "/apis/apps/" in r.path or "/services" in r.path] == []
     for args in (["forge", "web"], ["forge", "web", "--force", "--yes"], ["teardown", "web"], ["teardown", "web", "--yes"],
                  ["plan", "web"]):
         run = norn(*args)
