@@ -9,6 +9,7 @@ failure does not stop the others.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -159,6 +160,9 @@ def teardown_many(
         app, settings, store, shared, connect, tools=tools, **options), sink, "torn down")
 
 
+POLL_SECONDS = 0.02  # how often the main thread looks whether every app has ended
+
+
 def _run_all(apps: list[str], parallel: int, one: Callable, sink: Sink, done: str) -> list[AppResult]:
     coordinator = Gathering(apps, parallel)
     tools = Tools(tunnel=coordinator)
@@ -182,18 +186,19 @@ def _run_all(apps: list[str], parallel: int, one: Callable, sink: Sink, done: st
             bugs.append(exc)
         finally:
             coordinator.ended(app)
+            ended.add(app)
 
+    ended: set[str] = set()
     # Daemon threads: a second signal exits at once (cli.interrupts), without waiting for them.
-    threads = [threading.Thread(target=work, args=(app,), name=f"norn:{app}", daemon=True) for app in apps]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    except KeyboardInterrupt:  # signals reach the main thread only: the apps stop at their next point
-        coordinator.stop()
-        for thread in threads:
-            thread.join()
+    for app in apps:
+        threading.Thread(target=work, args=(app,), name=f"norn:{app}", daemon=True).start()
+    # Not Thread.join: a join interrupted by Ctrl-C can mark a thread that still runs as stopped (CPython's
+    # bpo-45274 release of its lock), and the run would then report before that app ended.
+    while len(ended) < len(apps):
+        try:
+            time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:  # signals reach the main thread only: the apps stop at their next point
+            coordinator.stop()
     if bugs:
         raise bugs[0]
     return [results[app] for app in apps]
