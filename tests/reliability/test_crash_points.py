@@ -48,6 +48,7 @@ from tests.reliability.harness import (
     age_restart,
     assert_converged,
     configmap_text,
+    kill_at_request,
     restart_stamp,
     wait_until,
 )
@@ -158,7 +159,7 @@ def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(
     elif point.api == "cloudflare":
         kill_around_cloudflare_api(norn, cfapi, point, moment)
     else:
-        kill_around_request(norn, cluster, point, moment, args)
+        kill_at_request(norn, cluster, point, moment, args)
 
     state = norn.state()
     assert state["status"] == ("forging" if point.operation == "forge" else "tearing_down"), state
@@ -186,30 +187,6 @@ def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(
     figures.count(f"crash_points_{point.operation}")
     if backend == "kubernetes":
         figures.count("crash_points_kubernetes")
-
-
-def kill_around_request(norn, cluster, point: Point, moment: str, args: tuple[str, ...]) -> None:
-    if moment == "before":
-        with Gate(cluster, point.method, point.path) as gate:
-            process = norn.start(*args)
-            wait_until(gate.caught.is_set, f"{point.request} to reach the gate", process=process)
-            process.kill()
-        assert cluster.count(point.method, point.path) == 0  # it never reached the server
-        return
-    if moment == "held":
-        cluster.inject(point.method, point.path, delay=HOLD, drop=True)  # held, then never applied
-        process = norn.start(*args)
-        wait_until(lambda: cluster.count(point.method, point.path) > 0, f"the server to hold {point.request}",
-                   process=process)
-        process.kill()
-        if point.applied is not None:
-            assert not point.applied(cluster)
-    else:
-        cluster.inject(point.method, point.path, hold=HOLD)  # applied, the answer held back
-        process = norn.start(*args)
-        wait_until(lambda: point.applied(cluster), f"the server to apply {point.request}", process=process)
-        process.kill()
-    cluster.clear_faults()
 
 
 def kill_around_cloudflare_api(norn, cfapi, point: Point, moment: str) -> None:
