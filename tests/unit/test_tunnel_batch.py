@@ -11,6 +11,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from norn import settings
 from norn.cloudflare import cloudflared, ingress
@@ -28,7 +29,8 @@ def no_cloudflared(monkeypatch):
 
 
 def adding(host: str):
-    return lambda text: ingress.add_rule(text, host, f"http://{host.split('.')[0]}:80")
+    """patch-cloudflared's edit: one the batch adds together with the others next to it (ingress.add_rules)."""
+    return tunnel.AddRule(host, f"http://{host.split('.')[0]}:80")
 
 
 def inserting(line: str):
@@ -126,3 +128,27 @@ def test_a_point_waits_for_every_app_that_can_still_reach_it_and_is_carried_out_
         thread.join(timeout=10)
     assert calls == [["a", "b"]]
     assert results == {"a": "done for a", "b": "done for b"}
+
+
+def test_the_rules_of_fifty_apps_are_added_with_one_parse_of_the_config(monkeypatch):
+    """One at a time, each add would parse every rule added before it: fifty apps took 440 ms in the edit."""
+    parses = []
+    real = yaml.composer.Composer.get_single_node  # what both ingress's parse and its check parse with
+    monkeypatch.setattr(yaml.composer.Composer, "get_single_node", lambda self: parses.append(1) or real(self))
+    server = CountingServer()
+    hosts = [f"app-{i:02d}.example.com" for i in range(50)]
+    results = run_batch(server, [adding(host) for host in hosts])
+    assert all(result.changed for result in results) and server.writes == 1
+    assert len(parses) <= 3  # the config read, the edited text checked, the written one read back by the server
+    written = server.object["data"]["config.yaml"]
+    assert [rule.get("hostname") for rule in yaml.safe_load(written)["ingress"]][-51:-1] == hosts
+
+
+def test_a_batch_of_adds_and_other_edits_keeps_their_order():
+    """Adds next to each other go in one pass; an edit between them sees the adds before it, as in turn."""
+    server = CountingServer()
+    removing_a = lambda text: ingress.remove_rule(text, "a.example.com")  # noqa: E731
+    results = run_batch(server, [adding("a.example.com"), removing_a, adding("b.example.com"), adding("a.example.com")])
+    assert [result.changed for result in results] == [True, True, True, True]
+    rules = [rule.get("hostname") for rule in yaml.safe_load(server.object["data"]["config.yaml"])["ingress"]]
+    assert rules[-3:] == ["b.example.com", "a.example.com", None]
