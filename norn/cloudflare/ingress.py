@@ -5,7 +5,7 @@ blank lines and line endings must survive norn's edits. The YAML is therefore ne
 re-dumped: it is parsed only to *locate* things (``yaml.compose`` node marks and the
 scanner's tokens), and an edit splices whole lines into or out of the original text,
 or (replace_rule) a rule's values where they are written. The text helpers are in
-ingress_edit.py.
+ingress_edit.py, the checks of whose rule it is in ingress_owners.py.
 Every edit is parsed again and compared with the intended result before it is
 returned, so a layout misjudged here fails loudly instead of breaking the tunnel.
 
@@ -18,12 +18,12 @@ change it raises IngressError.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from norn.cloudflare import ingress_owners as owners
 from norn.cloudflare.ingress_edit import (
     BLANK,
     HINT,
@@ -86,14 +86,38 @@ def remove_rule(config_text: str, hostname: str, service: str | None = None) -> 
     hits = _hits(cfg.rules, hostname)
     if not hits:
         return config_text, False
-    for i in hits:
-        other = cfg.rules[i].get("service")
-        if service is not None and other != service:
-            raise IngressError(
-                f"{hostname} is routed to {other}, not {service}; norn left that rule in place",
-                hint="Remove it by hand if it is really stale.",
-            )
+    if service is not None:
+        owners.refuse_others(cfg.rules, hits, hostname, service)
     return _remove(cfg, hits), True
+
+
+def remove_recorded(config_text: str, removals: list[list[tuple[str, list[str]]]]) -> tuple[str, list[bool], dict[int, IngressError]]:
+    """Each removal of `removals` (one app's rules: each hostname with the services recorded for it) in turn,
+    with one parse and one check for them all, as a many-app teardown makes them.
+
+    A hostname goes when its rules route to one of its services (the first of them when they route elsewhere,
+    which refuses it as remove_rule does). A removal refused for one of its hostnames changes nothing; the
+    others go on without it. Returns the text, whether each removal changed it, and the refused ones by index.
+    """
+    cfg = _parse(config_text)
+    gone: set[int] = set()
+    changed: list[bool] = []
+    refused: dict[int, IngressError] = {}
+    for n, removal in enumerate(removals):
+        mine: set[int] = set()
+        try:
+            for hostname, services in removal:
+                hits = [i for i in _hits(cfg.rules, hostname) if i not in gone | mine]
+                if hits:
+                    routed = cfg.rules[hits[0]].get("service")
+                    owners.refuse_others(cfg.rules, hits, hostname, routed if routed in services else services[0])
+                    mine.update(hits)
+        except IngressError as exc:
+            refused[n] = exc
+            mine = set()
+        gone |= mine
+        changed.append(bool(mine))
+    return (_remove(cfg, sorted(gone)) if gone else config_text), changed, refused
 
 
 def replace_rule(config_text: str, old_hostname: str, new_hostname: str, new_service: str) -> tuple[str, bool]:
@@ -118,11 +142,11 @@ def replace_rule(config_text: str, old_hostname: str, new_hostname: str, new_ser
     if there or not old:
         text, added = _add(cfg, new_hostname, new_service)  # with `there`: a no-op, or the clash
         return (_remove(cfg, old), True) if old else (text, added)
-    _refuse_clash(cfg.rules, new_hostname, new_service, skip=old)
+    owners.refuse_clash(cfg.rules, new_hostname, new_service, skip=old)
     first, rule = old[0], cfg.rules[old[0]]
     if len(old) == 1 and rule["hostname"] == new_hostname and rule.get("service") == new_service:
         return config_text, False
-    _refuse_shadowing(cfg.rules, first, rule["hostname"], new_hostname)
+    owners.refuse_shadowing(cfg.rules, first, rule["hostname"], new_hostname)
     _require_block(cfg)
     dashes, end_before = _spans(cfg)
     edits = _retarget(cfg, first, dashes, {"hostname": new_hostname, "service": new_service})
@@ -248,7 +272,7 @@ def _add_all(cfg: _Config, routes: list[tuple[str, str]]) -> tuple[str, list[boo
             hits = _hits([*rules, catch_all_rule], hostname)
             present = bool(hits) and rules[hits[0]].get("service") == service
             if not present:
-                _refuse_clash([*rules, catch_all_rule], hostname, service)
+                owners.refuse_clash([*rules, catch_all_rule], hostname, service)
                 rules.append({"hostname": hostname, "service": service})
             changed.append(not present)
         except IngressError as exc:
@@ -297,52 +321,6 @@ def _retarget(cfg: _Config, i: int, dashes: list[int], values: dict[str, str]) -
         (*value_span(cfg.text, n), scalar(v, flow=node.flow_style, quote=n.style))
         for n, v in zip(nodes, values.values())
     ]
-
-
-def _dns_name(hostname: str) -> str:
-    """A hostname as DNS compares it: case and a trailing dot ignored (one CNAME for all spellings)."""
-    return hostname.lower().rstrip(".")
-
-
-def _refuse_clash(rules: list[dict[Any, Any]], hostname: str, service: str, skip: Collection[int] = ()) -> None:
-    """A rule for the same DNS name (as spelled anywhere) to another service is someone else's route."""
-    for i, rule in enumerate(rules[:-1]):
-        spelled, other = rule.get("hostname"), rule.get("service")
-        if i in skip or rule.get("path") or not isinstance(spelled, str) or other == service:
-            continue
-        if _dns_name(spelled) == _dns_name(hostname):
-            written = "" if spelled == hostname else f" (its rule says {spelled})"
-            raise IngressError(
-                f"{hostname} is already routed to {other} in the cloudflared config{written}",
-                hint="Remove that rule first, or pick another hostname.",
-            )
-
-
-def _matches(pattern: Any, hostname: str) -> bool:
-    """ingress/rule.go Matches and matchHost: no hostname, `*`, the name itself, or a `*.` suffix of it.
-
-    cloudflared compares the strings as written; case and a trailing dot are ignored here too, so that a
-    request the edge spells otherwise is counted as matched (norn refuses rather than guesses).
-    """
-    if pattern is None or pattern in ("", "*"):
-        return True
-    if not isinstance(pattern, str):
-        return False
-    want, name = _dns_name(pattern), _dns_name(hostname)
-    return want == name or (want.startswith("*.") and name.endswith(want[1:]))
-
-
-def _refuse_shadowing(rules: list[dict[Any, Any]], first: int, old: str, new: str) -> None:
-    """In place, the rule must not come to hide a path rule below it that matches the new name and not the old."""
-    for n, rule in enumerate(rules[first + 1 : -1], first + 2):
-        if rule.get("path") and _matches(rule.get("hostname"), new) and not _matches(rule.get("hostname"), old):
-            raise IngressError(
-                f"rule {n} of the cloudflared config routes {rule.get('hostname')} {rule['path']} to "
-                f"{rule.get('service')}; norn's rule for {old}, renamed to {new} in its place above it, would take "
-                "those requests",
-                hint=f"Move rule {n} above the rule for {old} (cloudflared takes the first rule that matches), "
-                "then retry.",
-            )
 
 
 def _require_block(cfg: _Config) -> None:

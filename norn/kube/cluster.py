@@ -11,6 +11,7 @@ and bounded in one place.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
@@ -58,6 +59,18 @@ class Cluster:
         self.request_timeout = request_timeout
         self.retries = 0  # retries made so far, for the steps' output
         self._sleep = sleep
+        # The namespaces check_namespace found usable, and the lock that lets one check at a time look:
+        # both shared with siblings, so the apps of a run that start together still check once.
+        self._usable: set[str] = set()
+        self._checking = threading.Lock()
+
+    def sibling(self) -> "Cluster":
+        """Another Cluster on this one's connection pool and credentials, with its own count of retries: one
+        per app of a many-app run, which reads the kubeconfig once and checks each namespace once."""
+        twin = Cluster(self._api, self.context, self.user, retry_seconds=self.retry_seconds,
+                       request_timeout=self.request_timeout, sleep=self._sleep)
+        twin._usable, twin._checking = self._usable, self._checking
+        return twin
 
     def where(self) -> str:
         return f"{self.server} (context {self.context})" if self.context else self.server
@@ -129,24 +142,29 @@ class Cluster:
     def check_namespace(self, namespace: str) -> None:
         """Fail before any step when nothing can be created in ``namespace``: it is missing or being deleted.
 
-        One GET of the Namespace. A Role bound in the namespace usually may not read Namespaces (403):
-        then this check is skipped, and a create refused later says the same (``namespace_refusal``).
+        One GET of the Namespace, once per namespace for a Cluster and its siblings. A Role bound in the
+        namespace usually may not read Namespaces (403): then this check is skipped, and a create refused
+        later says the same (``namespace_refusal``).
         """
-        try:
-            found = self._request("GET", f"/api/v1/namespaces/{namespace}")
-        except NamespaceUnusable:
-            raise
-        except ClusterError as exc:
-            # 403: not allowed to read Namespaces. A 404 that does not name the namespace (a server or proxy
-            # that does not serve the namespaces resource) tells nothing either: the first create will say.
-            if exc.status in (403, 404):
+        with self._checking:
+            if namespace in self._usable:
                 return
-            raise
-        if (found.get("status") or {}).get("phase") == "Terminating":
-            raise NamespaceUnusable(
-                f"namespace {namespace} is being deleted (status.phase Terminating): nothing can be created in it",
-                status=None, reason=None, hint=namespace_hint(namespace, terminating=True),
-            )
+            try:
+                found = self._request("GET", f"/api/v1/namespaces/{namespace}")
+            except NamespaceUnusable:
+                raise
+            except ClusterError as exc:
+                # 403: not allowed to read Namespaces. A 404 that does not name the namespace (a server or proxy
+                # that does not serve the namespaces resource) tells nothing either: the first create will say.
+                if exc.status in (403, 404):
+                    return
+                raise
+            if (found.get("status") or {}).get("phase") == "Terminating":
+                raise NamespaceUnusable(
+                    f"namespace {namespace} is being deleted (status.phase Terminating): nothing can be created in it",
+                    status=None, reason=None, hint=namespace_hint(namespace, terminating=True),
+                )
+            self._usable.add(namespace)
 
     def _request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json") -> dict:
         """Send one request, retrying transient failures within ``retry_seconds``."""

@@ -147,6 +147,7 @@ def forge_many(
 ) -> list[AppResult]:
     """``lifecycle.forge`` of every spec (with ``options``), the tunnel's edits and restarts gathered."""
     by_app = {spec.app: spec for spec in specs}
+    connect = one_connection(connect)
     return _run_all(list(by_app), settings.parallel, lambda app, tools, shared: lifecycle.forge(
         by_app[app], settings, store, shared, connect, tools=tools, **options), sink, "forged")
 
@@ -156,8 +157,25 @@ def teardown_many(
     connect: Callable[[], "Cluster"], **options,
 ) -> list[AppResult]:
     """``lifecycle.teardown`` of every app (with ``options``), the tunnel's edits and restarts gathered."""
+    connect = one_connection(connect)
     return _run_all(apps, settings.parallel, lambda app, tools, shared: lifecycle.teardown(
         app, settings, store, shared, connect, tools=tools, **options), sink, "torn down")
+
+
+def one_connection(connect: Callable[[], "Cluster"]) -> Callable[[], "Cluster"]:
+    """``connect`` for every app of the run: the first app to connect reads the kubeconfig, the others get
+    a sibling of its Cluster (one pool of connections, each namespace checked once; their own retry counts).
+    A connect that fails is tried again by the next app, and fails it the same way."""
+    lock = threading.Lock()
+    first: list["Cluster"] = []
+
+    def each() -> "Cluster":
+        with lock:
+            if not first:
+                first.append(connect())
+        return first[0].sibling()
+
+    return each
 
 
 POLL_SECONDS = 0.02  # how often the main thread looks whether every app has ended

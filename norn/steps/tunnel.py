@@ -141,37 +141,39 @@ def combine(ctx: Context, text: str, changes: list) -> tuple[str, list[bool], di
 
 
 def _in_turn(text: str, changes: list, refused: dict[int, Exception]) -> tuple[str, list[bool]]:
-    """``changes`` but the refused ones applied in turn (refusing more into ``refused``), the added rules
-    next to each other in one ``ingress.add_rules``: a many-app forge's fifty in one parse, not fifty."""
+    """``changes`` but the refused ones applied in turn (refusing more into ``refused``). Changes of a kind
+    that can go ``together`` (AddRule, RemoveRules) and are next to each other go in one pass: one parse
+    of the config for a many-app run's fifty, not fifty."""
     flags = [False] * len(changes)
-    adds: list[int] = []
+    group: list[int] = []
 
-    def add_pending(text: str) -> str:
-        if not adds:
+    def apply_group(text: str) -> str:
+        if not group:
             return text
         try:
-            text, changed, refusals = ingress.add_rules(text, [(changes[i].hostname, changes[i].service) for i in adds])
-        except IngressError as exc:
-            changed, refusals = [False] * len(adds), dict.fromkeys(range(len(adds)), exc)
-        for n, i in enumerate(adds):
+            text, changed, refusals = type(changes[group[0]]).together(text, [changes[i] for i in group])
+        except IngressError as exc:  # the config itself: every change of the group's
+            changed, refusals = [False] * len(group), dict.fromkeys(range(len(group)), exc)
+        for n, i in enumerate(group):
             flags[i] = changed[n]
             if n in refusals:
                 refused[i] = refusals[n]
-        adds.clear()
+        group.clear()
         return text
 
     for i, change in enumerate(changes):
         if i in refused:
             continue
-        if isinstance(change, AddRule):
-            adds.append(i)
+        if group and type(changes[group[0]]) is not type(change):
+            text = apply_group(text)
+        if hasattr(change, "together"):
+            group.append(i)
             continue
-        text = add_pending(text)
         try:
             text, flags[i] = change(text)
         except IngressError as exc:
             refused[i] = exc
-    return add_pending(text), flags
+    return apply_group(text), flags
 
 
 def _caught(call: Callable) -> object:
@@ -207,14 +209,17 @@ def written_wrong(ctx: Context, what: str) -> StepError:
 
 
 class AddRule(NamedTuple):
-    """The config edit of patch-cloudflared: a change like the others, which a many-app run recognises to
-    add every app's rule in one pass (``_in_turn``)."""
+    """patch-cloudflared's config edit: route the hostname to the service."""
 
     hostname: str
     service: str
 
     def __call__(self, text: str) -> tuple[str, bool]:
         return ingress.add_rule(text, self.hostname, self.service)
+
+    @staticmethod
+    def together(text: str, changes: list["AddRule"]) -> tuple[str, list[bool], dict[int, Exception]]:
+        return ingress.add_rules(text, [(change.hostname, change.service) for change in changes])
 
 
 class PatchCloudflared:
@@ -254,7 +259,7 @@ class UnpatchCloudflared:
         rules = [rule for rule in [ctx.resources.ingress_rule, *ctx.resources.replaced.ingress_rules] if rule]
         hostnames = ", ".join(dict.fromkeys(rule.hostname for rule in rules))
         with ctx.tools.recorder.doing(f"remove the rule {hostnames} from ConfigMap {configmap_name(ctx)}"):
-            edited = edit(ctx, lambda text: _without(text, rules))
+            edited = edit(ctx, RemoveRules(tuple(rules)))
         if edited is None:
             ctx.resources.ingress_rule, ctx.resources.replaced.ingress_rules = None, []
             return f"ConfigMap {configmap_name(ctx)} is gone; nothing to remove"
@@ -266,15 +271,25 @@ class UnpatchCloudflared:
         return f"removed {hostnames} from {configmap_name(ctx)}" if edited.changed else f"{hostnames} was not in the config"
 
 
-def _without(text: str, rules: list[IngressRule]) -> tuple[str, bool]:
-    """The config without norn's rules: a hostname goes when it routes to a service recorded for it."""
-    changed = False
-    for hostname in dict.fromkeys(rule.hostname for rule in rules):
-        services = [rule.service for rule in rules if rule.hostname == hostname]
-        routed = ingress.find_rule(text, hostname)
-        text, removed = ingress.remove_rule(text, hostname, routed if routed in services else services[0])
-        changed = changed or removed
-    return text, changed
+class RemoveRules(NamedTuple):
+    """unpatch-cloudflared's config edit: the app's rules go (see ingress.remove_recorded)."""
+
+    rules: tuple[IngressRule, ...]
+
+    def __call__(self, text: str) -> tuple[str, bool]:
+        new_text, [changed], refused = self.together(text, [self])
+        if refused:
+            raise refused[0]
+        return new_text, changed
+
+    def removal(self) -> list[tuple[str, list[str]]]:
+        """Each hostname, with the services recorded for it."""
+        return [(hostname, [rule.service for rule in self.rules if rule.hostname == hostname])
+                for hostname in dict.fromkeys(rule.hostname for rule in self.rules)]
+
+    @staticmethod
+    def together(text: str, changes: list["RemoveRules"]) -> tuple[str, list[bool], dict[int, Exception]]:
+        return ingress.remove_recorded(text, [change.removal() for change in changes])
 
 
 class RestartCloudflared:

@@ -152,3 +152,21 @@ def test_a_batch_of_adds_and_other_edits_keeps_their_order():
     assert [result.changed for result in results] == [True, True, True, True]
     rules = [rule.get("hostname") for rule in yaml.safe_load(server.object["data"]["config.yaml"])["ingress"]]
     assert rules[-3:] == ["b.example.com", "a.example.com", None]
+
+
+def test_the_rules_of_fifty_apps_are_removed_with_one_parse_of_the_config(monkeypatch):
+    """A many-app teardown's removals go together too (one at a time, fifty took 590 ms)."""
+    from norn.resources import IngressRule
+
+    server = CountingServer()
+    hosts = [f"app-{i:02d}.example.com" for i in range(50)]
+    run_batch(server, [adding(host) for host in hosts])
+    parses = []
+    real = yaml.composer.Composer.get_single_node
+    monkeypatch.setattr(yaml.composer.Composer, "get_single_node", lambda self: parses.append(1) or real(self))
+    removals = [tunnel.RemoveRules((IngressRule(host, f"http://{host.split('.')[0]}:80", "cloudflared/cloudflared"),))
+                for host in hosts]
+    results = run_batch(server, removals)
+    assert all(result.changed for result in results) and server.writes == 2
+    assert len(parses) <= 3
+    assert server.object["data"]["config.yaml"] == CONFIG
