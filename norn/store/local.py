@@ -4,7 +4,7 @@ Writes are atomic (temp file, fsync, rename, fsync of the folder) so a killed
 run leaves either the old document or the new one. Files are mode 0600.
 The lock is an flock on ``<app>.lock``: the kernel frees it when the holder
 dies, so a killed run never blocks the app. A save first checks that the file
-still holds what this store last read or wrote (its SHA-256), so a write from
+still holds the bytes this store last read or wrote, so a write from
 a stale read is refused rather than lost, as in the kubernetes backend.
 
 A folder norn cannot use (a file in its place, not writable, wrong owner) and
@@ -16,7 +16,6 @@ that could not keep its state changes nothing.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import stat
@@ -40,7 +39,9 @@ MAX_STATE_BYTES = 1024 * 1024
 class LocalStore:
     def __init__(self, state_dir: Path) -> None:
         self.dir = Path(state_dir)
-        self._seen: dict[str, str | None] = {}  # app -> digest of the file last read or written, None: no file
+        # app -> the bytes of the file last read or written (at most MAX_STATE_BYTES), None: no file. Kept whole
+        # rather than as a digest: comparing a few KiB costs less than loading hashlib on every command.
+        self._seen: dict[str, bytes | None] = {}
 
     def where(self, app: str | None = None) -> str:
         return str(self._path(app) if app else self.dir)
@@ -73,7 +74,7 @@ class LocalStore:
         state = _parse(data, path)
         if state.app != app:
             raise StateError(f"state file {path} is for app {state.app!r}, not {app!r}", hint=_corrupt_hint(path))
-        self._seen[app] = _digest(data)
+        self._seen[app] = data
         return state
 
     def save(self, state: ForgeState) -> None:
@@ -98,7 +99,7 @@ class LocalStore:
                 raise _unusable(self.dir, exc) from exc
             raise
         _fsync_dir(self.dir)
-        self._seen[state.app] = _digest(data)
+        self._seen[state.app] = data
 
     def delete(self, app: str) -> None:
         path = self._path(app)
@@ -113,7 +114,7 @@ class LocalStore:
     def _check_unchanged(self, app: str, path: Path) -> None:
         """LostRace when the file no longer holds what this store last read or wrote."""
         found = self._read(path)
-        if (None if found is None else _digest(found)) != self._seen.get(app):
+        if found != self._seen.get(app):
             raise LostRace(
                 f"{app}: state file {path} changed since this run read it; nothing was overwritten",
                 hint=f"another norn run wrote it; see norn status {app}, then rerun",
@@ -240,10 +241,6 @@ def _unusable(directory: Path, exc: OSError, reading: bool = False) -> StateErro
         f"state folder {directory} (NORN_STATE_DIR) cannot be {verb}: {exc.strerror or exc}",
         hint="set NORN_STATE_DIR to a folder you own and can write, or make this one yours (chown, chmod u+rwx)",
     )
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _corrupt_hint(path: Path) -> str:
