@@ -323,6 +323,14 @@ def main() -> int:
                                     "of the changed manifest", target="≤ 1.0x", limit=1.0),
                                f"{norn} forge {APP}", bench.apply_command(),
                                prepare_a=bench.flip_norn, prepare_b=bench.flip_kubectl))
+    # What any Python program pays before doing anything with norn's dependencies: the update row's floor.
+    floor = bench.work / "floor.py"
+    floor.write_text("import pydantic, typer, urllib3, yaml\n")
+    pairs.append(bench.compare(Pair("python importing typer, pydantic, PyYAML and urllib3, no norn code and no "
+                                    "kubernetes client / kubectl apply -f of the changed manifest",
+                                    target="n/a (the floor of the update row: the interpreter and the libraries)"),
+                               f"{bench.norn.parent / 'python'} {floor}", bench.apply_command(),
+                               prepare_b=bench.flip_kubectl))
     update = bench.requests(f"{norn} forge {APP}", prepare=bench.flip_norn)
     apply = bench.requests(bench.apply_command(), prepare=bench.flip_kubectl)
     bench.flip_norn()  # checks that the last runs reached the cluster
