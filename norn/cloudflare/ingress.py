@@ -120,8 +120,13 @@ def remove_recorded(config_text: str, removals: list[list[tuple[str, list[str]]]
     return (_remove(cfg, sorted(gone)) if gone else config_text), changed, refused
 
 
-def replace_rule(config_text: str, old_hostname: str, new_hostname: str, new_service: str) -> tuple[str, bool]:
+def replace_rule(
+    config_text: str, old_hostname: str, new_hostname: str, new_service: str, *, old_service: str | None = None
+) -> tuple[str, bool]:
     """Point the rule for `old_hostname` (as remove_rule finds it) at `new_hostname` and `new_service`, in one edit.
+
+    With `old_service`, only a rule of `old_hostname` that routes to it is the old rule (norn's, as it recorded
+    it): one that now routes elsewhere is someone else's and stays as it is, and the new rule is added.
 
     cloudflared takes the first rule that matches (ingress/ingress.go FindMatchingRule), so the rule keeps its
     place: only its two values change, its other keys and comments and the rules around it stay. Returns
@@ -137,7 +142,7 @@ def replace_rule(config_text: str, old_hostname: str, new_hostname: str, new_ser
     """
     _check_args(new_hostname, new_service)
     cfg = _parse(config_text)
-    old = _hits(cfg.rules, old_hostname)
+    old = [i for i in _hits(cfg.rules, old_hostname) if old_service is None or cfg.rules[i].get("service") == old_service]
     there = [i for i in _hits(cfg.rules, new_hostname) if i not in old]
     if there or not old:
         text, added = _add(cfg, new_hostname, new_service)  # with `there`: a no-op, or the clash

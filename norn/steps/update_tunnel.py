@@ -95,7 +95,7 @@ def _replacing(cut_off: list[IngressRule], recorded: IngressRule | None, wanted:
 
 def _in_place(text: str, olds: list[IngressRule], hostname: str, service: str) -> tuple[str, bool]:
     """The config with the first of ``olds`` pointed at hostname → service in its place, the others removed."""
-    text, changed = ingress.replace_rule(text, olds[0].hostname, hostname, service)
+    text, changed = ingress.replace_rule(text, olds[0].hostname, hostname, service, old_service=olds[0].service)
     for stale in olds[1:]:
         if not _same_host(stale.hostname, hostname):
             text, removed = ingress.remove_rule(text, stale.hostname, stale.service)

@@ -290,3 +290,14 @@ def test_a_replace_reads_the_config_once_and_checks_its_result_once(monkeypatch)
     monkeypatch.setattr(yaml.composer.Composer, "get_single_node", lambda self: parses.append(1) or real(self))
     replace_rule(CONFIG, OLD, NEW, SVC2)
     assert len(parses) == 2
+
+
+def test_with_the_old_service_a_rule_pointed_elsewhere_is_not_the_old_rule():
+    # Someone pointed the old hostname at their own service: theirs now. It stays, the new rule is added as
+    # add_rule adds it (FIRST: before the catch-all, HOST), and a duplicate that still routes to norn's goes.
+    theirs = CONFIG.replace(f"    service: {SVC}\n", "    service: http://blog:80\n")
+    new, changed = replace_rule(theirs, OLD, NEW, SVC2, old_service=SVC)
+    assert changed and new == add_rule(theirs, NEW, SVC2)[0]
+    assert replace_rule(CONFIG, OLD, NEW, SVC2, old_service=SVC) == replace_rule(CONFIG, OLD, NEW, SVC2)
+    with pytest.raises(IngressError, match="already routed"):  # the same hostname, a service renamed: theirs
+        replace_rule(theirs, OLD, OLD, SVC2, old_service=SVC)
