@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 
-class _Record:
-    """A mutable record compared by its ``_fields``: what ``@dataclass`` gave these classes (init by
-    hand, ``==``, unhashable, a repr), without generating and compiling their code on every command's
-    import (about 0.3 ms a class; ``norn status`` imports this module)."""
+class Record:
+    """A mutable record compared by its ``_fields``: what ``@dataclass`` gave these classes and the state's
+    (init by hand, ``==``, unhashable, a repr), without generating and compiling their code on every
+    command's import (about 0.3 ms a class; ``norn status`` imports this module and norn/state.py)."""
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
@@ -30,7 +30,7 @@ class _Record:
         return f"{type(self).__name__}({values})"
 
 
-class IngressRule(_Record):
+class IngressRule(Record):
     """The rule norn added to the cloudflared config: ``hostname`` -> ``service`` in ConfigMap ``config_map``."""
 
     __slots__ = _fields = ("hostname", "service", "config_map")
@@ -47,7 +47,7 @@ class IngressRule(_Record):
         return cls(value["hostname"], value["service"], value["configMap"])
 
 
-class DnsRoute(_Record):
+class DnsRoute(Record):
     """The CNAME ``cloudflared tunnel route dns`` made; ``tunnel_id``, when cloudflared said it, is what it points at."""
 
     __slots__ = _fields = ("hostname", "tunnel", "tunnel_id")
@@ -70,7 +70,7 @@ class DnsRoute(_Record):
         return cls(value["hostname"], value["tunnel"], tunnel_id)
 
 
-class Replaced(_Record):
+class Replaced(Record):
     """What an update replaced and has not removed yet: deleted only once the new routing is live (remove-replaced).
     ``volumes``: PVCs of removed volumes, with --delete-volumes."""
 
@@ -107,7 +107,7 @@ class Replaced(_Record):
                    _texts(value, "persistentVolumeClaims", "replaced."), [IngressRule.from_json(r) for r in rules])
 
 
-class Resources(_Record):
+class Resources(Record):
     __slots__ = _fields = (
         "namespace", "deployment", "persistent_volume_claims", "service", "ingress_rule", "dns_route", "cron_job",
         "cloudflared_restart_pending", "kept_volumes", "created_uids", "unverified_uids", "replaced",

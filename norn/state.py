@@ -7,12 +7,11 @@ present now, so resume and teardown decide from it, never from step counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from norn.errors import StateError
-from norn.resources import Resources
+from norn.resources import Record, Resources
 
 FORMAT_VERSION = 1
 
@@ -40,36 +39,54 @@ TRANSITIONS: dict[ForgeStatus, frozenset[ForgeStatus]] = {
 }
 BACKENDS = ("local", "kubernetes")
 
-@dataclass
-class StepRecord:
-    step: str
-    status: str  # running | completed | skipped | failed
-    output: str | None = None
-    duration_ms: int | None = None
+class StepRecord(Record):
+    """One step of the last run, as the state keeps it."""
+
+    __slots__ = _fields = ("step", "status", "output", "duration_ms")
+
+    def __init__(self, step: str, status: str, output: str | None = None, duration_ms: int | None = None) -> None:
+        self.step = step
+        self.status = status  # running | completed | skipped | failed
+        self.output = output
+        self.duration_ms = duration_ms
 
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "status": self.status, "output": self.output, "durationMs": self.duration_ms}
 
 
-@dataclass
-class ForgeState:
-    app: str
-    status: ForgeStatus = ForgeStatus.UNFORGED
-    operation: str | None = None  # the last run: forge | teardown
-    steps: list[StepRecord] = field(default_factory=list)
-    resources: Resources = field(default_factory=Resources)
-    error: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    spec_digest: str | None = None  # of the infraspec the last forge ran with, to tell drift
-    # {"Kind/name": manifest}: what norn last applied to each object it made, without the fields it leaves to
-    # others (the image); an update patches the difference to what it would apply now, without reading first.
-    applied: dict[str, dict] = field(default_factory=dict)
-    moved_to: str | None = None  # the backend that holds the app now, when status is moved
+class ForgeState(Record):
+    """An app's state: its status in the seed's diagram, the last run's steps, and what it made."""
 
-    def __post_init__(self) -> None:
-        if isinstance(self.resources, dict):  # as tests and callers may write it: the stored JSON shape
-            self.resources = Resources.from_json(self.resources)
+    __slots__ = _fields = ("app", "status", "operation", "steps", "resources", "error", "started_at",
+                           "finished_at", "spec_digest", "applied", "moved_to")
+
+    def __init__(
+        self,
+        app: str,
+        status: ForgeStatus = ForgeStatus.UNFORGED,
+        operation: str | None = None,  # the last run: forge | teardown
+        steps: list[StepRecord] | None = None,
+        resources: Resources | dict | None = None,
+        error: str | None = None,
+        started_at: str | None = None,
+        finished_at: str | None = None,
+        spec_digest: str | None = None,  # of the infraspec the last forge ran with, to tell drift
+        # {"Kind/name": manifest}: what norn last applied to each object it made, without the fields it leaves
+        # to others (the image); an update patches the difference to what it would apply now, without reading.
+        applied: dict[str, dict] | None = None,
+        moved_to: str | None = None,  # the backend that holds the app now, when status is moved
+    ) -> None:
+        self.app, self.status, self.operation = app, status, operation
+        self.steps = [] if steps is None else steps
+        if resources is None:
+            resources = Resources()
+        elif isinstance(resources, dict):  # as tests and callers may write it: the stored JSON shape
+            resources = Resources.from_json(resources)
+        self.resources = resources
+        self.error, self.started_at, self.finished_at = error, started_at, finished_at
+        self.spec_digest = spec_digest
+        self.applied = {} if applied is None else applied
+        self.moved_to = moved_to
 
     def move_to(self, target: ForgeStatus) -> None:
         if target != self.status and target not in TRANSITIONS[self.status]:

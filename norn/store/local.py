@@ -19,7 +19,6 @@ import fcntl
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,7 +58,7 @@ class LocalStore:
         """Create and remove a file, as a save will: found now, before any request, not after a step ran."""
         self._ensure_dir()
         try:
-            fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=self.dir)
+            fd, probe = _mkstemp(prefix=".probe.", suffix=".tmp", dir=self.dir)
         except OSError as exc:
             raise _unusable(self.dir, exc) from exc
         os.close(fd)
@@ -83,7 +82,7 @@ class LocalStore:
         self._check_unchanged(state.app, path)
         data = encode(state)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{state.app}.", suffix=".tmp", dir=self.dir)
+            fd, tmp = _mkstemp(prefix=f".{state.app}.", suffix=".tmp", dir=self.dir)
         except OSError as exc:
             raise _unusable(self.dir, exc) from exc
         try:
@@ -267,6 +266,13 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _mkstemp(**where: str) -> tuple[int, str]:
+    """tempfile.mkstemp, its module loaded by the first save: a command that only reads never pays for it."""
+    import tempfile
+
+    return tempfile.mkstemp(**where)
 
 
 def _remove_quietly(path: str) -> None:
