@@ -188,11 +188,13 @@ def test_version_and_help(norn):
 def test_help_and_status_do_not_import_the_kubernetes_client(tmp_path, args):
     """Nor, writing to a pipe, pydantic (typer 0.29 imports it for every option)
     or rich: each costs more than the rest of the command (docs/performance.md); nor hashlib (OpenSSL's
-    initialisation, about 3 ms: the local store compares a state file's bytes, not their digest)."""
+    initialisation, about 3 ms: the local store compares a state file's bytes, not their digest), dataclasses
+    (the state's records are plain classes) or tempfile (loaded by the first save)."""
     code = (
         "import sys; from norn.cli import app\n"
         "try:\n    app(%r)\nexcept SystemExit:\n    pass\n"
-        "heavy = {m.split('.')[0] for m in sys.modules} & {'kubernetes', 'pydantic', 'rich', 'yaml', 'hashlib'}\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'kubernetes', 'pydantic', 'rich', 'yaml', 'hashlib',\n"
+        "    'dataclasses', 'tempfile'}\n"
         "assert not heavy, f'imported {sorted(heavy)}'\n"
     ) % (args,)
     done = subprocess.run(
