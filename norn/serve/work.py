@@ -115,6 +115,7 @@ def forge(service: Service, name: str, force: bool, wait_seconds: float | None) 
     from norn.infraspec.digest import spec_digest
     from norn.operations import lifecycle
 
+    accepting(service)
     spec = spec_of(service, name)
 
     def decide(store) -> str | None:
@@ -133,6 +134,7 @@ def teardown(service: Service, name: str, delete_volumes: bool) -> tuple[int, di
     from norn.names import check_app_name
     from norn.operations import lifecycle
 
+    accepting(service)
     check_app_name(name)
 
     def decide(store) -> str | None:
@@ -147,13 +149,17 @@ def teardown(service: Service, name: str, delete_volumes: bool) -> tuple[int, di
     return _start(service, name, "teardown", decide, work)
 
 
+def accepting(service: Service) -> None:
+    """503 once the server stops: a run accepted meanwhile fails before its first step, changing nothing."""
+    if service.runs.stopping:
+        raise ApiError(503, "norn serve is stopping: it accepts no new run")
+
+
 def _start(service: Service, name: str, operation: str, decide, work) -> tuple[int, dict]:
     """Claim the app, take its lock and decide; accept a run that holds both until it ends."""
     from norn.cli.wiring import connector, store_for
     from norn.steps.pipeline import Tools
 
-    if service.runs.stopping:
-        raise ApiError(503, "norn serve is stopping: it accepts no new run")
     service.runs.claim(name)
     held = ExitStack()
     try:

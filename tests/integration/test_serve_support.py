@@ -39,13 +39,13 @@ def wait_for(condition, timeout: float = 30.0, what: str = "the condition"):
 class Server:
     """One `norn serve` child process and a client for it."""
 
-    def __init__(self, norn, **env: str) -> None:
+    def __init__(self, norn, *args: str, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = norn.cwd / f"serve-{self.port}.log"
-        environment = norn.env(NORN_SERVE_TOKEN=TOKEN, NORN_API_RETRY_SECONDS="0", **env)
+        environment = norn.env(**{"NORN_SERVE_TOKEN": TOKEN, "NORN_API_RETRY_SECONDS": "0", **env})
         with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen([NORN, "serve", "--port", str(self.port)], cwd=norn.cwd,
+            self.process = subprocess.Popen([NORN, "serve", "--port", str(self.port), *args], cwd=norn.cwd,
                                             env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         wait_for(self._healthy, what=f"norn serve on {self.url}: {self.log()}")
 
@@ -114,11 +114,12 @@ def shape(events: list[dict]) -> list[tuple]:
 
 @pytest.fixture
 def serve(norn):
-    """Start a `norn serve` (keyword arguments: its environment); each is stopped after the test."""
+    """Start a `norn serve` (arguments: its flags, keyword arguments: its environment); each is killed after
+    the test, and its log must not hold the token."""
     started: list[Server] = []
 
-    def start(**env: str) -> Server:
-        started.append(Server(norn, **env))
+    def start(*args: str, **env: str) -> Server:
+        started.append(Server(norn, *args, **env))
         return started[-1]
 
     yield start
