@@ -122,3 +122,16 @@ def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, clu
     resumed = norn("forge", "web", "--output", "json")
     assert resumed.code == 0, resumed.stderr
     assert resumed.steps()["create-service"] == "skipped" and resumed.steps()["patch-cloudflared"] == "completed"
+
+
+def test_with_the_kubernetes_state_backend_the_lease_excludes_a_cli(norn, cluster, serve):
+    norn.write_spec(WEB_SPEC)
+    server = serve("--state-backend", "kubernetes")
+    cluster.inject(method="POST", path_contains="/services", delay=3)
+    status, accepted = server.request("POST", "/v1/apps/web/forge")
+    assert status == 202
+    cli = norn("forge", "web", NORN_STATE_BACKEND="kubernetes")
+    assert cli.code == 3, cli.stderr
+    assert server.finished(accepted["run"])["status"] == "completed"
+    assert server.request("GET", "/v1/apps/web")[1]["status"] == "forged"
+    assert not (norn.state_dir / "web.json").exists()  # kept in the cluster, not in a local file
