@@ -34,6 +34,7 @@ import yaml
 
 from norn.names import is_dns_subdomain
 from tests.integration.conftest import CRON_SPEC, WEB_SPEC
+from tests.integration.test_serve_support import serve  # noqa: F401 (the fixture)
 from tests.kubeapi.admission.labels import label_key_errors, label_value_errors
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "serve"
@@ -224,8 +225,8 @@ def sent(norn, cluster) -> tuple[list[dict], str, list]:
     return objects, user, run_everything(norn, cluster, env)
 
 
-def test_every_request_norn_sends_is_allowed_and_every_granted_verb_is_needed(sent):
-    objects, user, requests = sent
+def judge(objects: list[dict], user: str, requests: list) -> tuple[list[str], set[tuple[str, int, tuple]]]:
+    """The requests no rule allows, and each (role, rule, grant) some request used."""
     used: set[tuple[str, int, tuple]] = set()
     denied = []
     for record in requests:
@@ -235,19 +236,43 @@ def test_every_request_norn_sends_is_allowed_and_every_granted_verb_is_needed(se
         if not allowing:
             denied.append(f"{request.verb} {request.group}/{request.resource} {request.name!r} in "
                           f"{request.namespace or 'the cluster'} ({record.method} {record.path})")
-            continue
         assert len(allowing) <= 1, f"{record.method} {record.path} is allowed by several rules: {allowing}"
         for label, i, rule in allowing:
             name = request.name if rule.get("resourceNames") else ""
             used.add((label, i, (request.group, request.resource, request.verb, name)))
-    assert sorted(set(denied)) == []
+    return sorted(set(denied)), used
 
-    unused = []
-    for label, i, rule in _all_rules(objects):
-        for grant in sorted(grants(rule)):
-            if (label, i, grant) not in used:
-                unused.append(f"{label} rule {i}: {grant}")
+
+def test_every_request_norn_sends_is_allowed_and_every_granted_verb_is_needed(sent):
+    objects, user, requests = sent
+    denied, used = judge(objects, user, requests)
+    assert denied == []
+    unused = [f"{label} rule {i}: {grant}" for label, i, rule in _all_rules(objects) for grant in sorted(grants(rule))
+              if (label, i, grant) not in used]
     assert unused == [], "granted but never needed"
+
+
+def test_what_norn_serve_itself_sends_is_allowed(norn, cluster, serve):
+    # The same engine as the CLI's, driven through the API with the Deployment's settings.
+    objects = manifests()
+    user, env = server_settings(objects)
+    backend = env.pop("NORN_STATE_BACKEND")
+    cluster.add_namespace(env["NORN_STATE_NAMESPACE"])
+    norn.write_spec(WEB_SPEC)
+    norn.write_spec(CRON_SPEC)
+    cluster.clear_log()
+    server = serve("--state-backend", backend, **env)
+    for method, path, body in [("POST", "/v1/apps/web/forge", {"wait": True, "timeout": "30s"}),
+                               ("POST", "/v1/apps/nightly/forge", None), ("DELETE", "/v1/apps/nightly/forge", {}),
+                               ("DELETE", "/v1/apps/web/forge", {"deleteVolumes": True})]:
+        status, accepted = server.request(method, path, body)
+        assert status == 202, accepted
+        assert server.finished(accepted["run"])["status"] == "completed"
+    for path in ["/v1/apps", "/v1/apps/web", "/v1/apps/web/plan", "/v1/apps/web/plan?force=true"]:
+        assert server.request("GET", path)[0] == 200, path
+    assert server.stop() == 0
+    assert cluster.count("DELETE", "/persistentvolumeclaims/web-data") == 1  # it did run what it was asked
+    assert judge(objects, user, cluster.requests)[0] == []
 
 
 def _all_rules(objects: list[dict]) -> list[tuple[str, int, dict]]:
