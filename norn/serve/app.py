@@ -76,6 +76,9 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [_problem(error) for error in exc.errors()]
+        if "json" not in request.headers.get("content-type", "json"):
+            problems = [{"file": "request body", "line": None, "key": None,
+                         "message": "not JSON: send it with Content-Type: application/json"}]
         first = problems[0] if problems else {"key": None, "message": "invalid request"}
         where = f"{first['key']}: " if first["key"] else ""
         return JSONResponse({"error": f"{first['file']}: {where}{first['message']}", "problems": problems},
@@ -132,7 +135,7 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
         return await _answer(blocking(work.teardown, service, app, body.delete_volumes))
 
     @app.get("/v1/runs/{run}", dependencies=guarded, response_model=RunDocument, tags=["runs"],
-             responses={**UNAUTHORIZED, 404: {"model": Error, "description": "No such run (or forgotten)"}})
+             responses={**UNAUTHORIZED, **INVALID, 404: {"model": Error, "description": "No such run (or forgotten)"}})
     def get_run(run: str) -> Any:
         """A run and every event it emitted so far."""
         found = service.runs.get(run)

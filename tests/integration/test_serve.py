@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.integration.conftest import CRON_SPEC, TEARDOWN_STEPS, WEB_SPEC, WEB_STEPS
-from tests.integration.test_serve_support import serve, shape, until  # noqa: F401  (serve: a fixture)
+from tests.integration.test_serve_support import TOKEN, serve, shape, until  # noqa: F401  (serve: a fixture)
 
 
 def test_a_forge_and_a_teardown_watched_over_the_websocket_are_the_cli_events(norn, cluster, serve):
@@ -101,3 +103,19 @@ def test_bad_request_bodies_are_422_and_errors_are_json(norn, cluster, serve):
     assert server.request("GET", "/v1/apps/Not_A_Name")[0] == 422
     assert cluster.writes() == []
     assert "Traceback" not in server.log()
+
+
+def test_a_body_that_is_not_json_says_so(norn, cluster, serve):
+    norn.write_spec(CRON_SPEC)
+    server = serve()
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(server.url + "/v1/apps/nightly/forge", data=b'{"force": true}', method="POST",
+                                     headers={"Authorization": f"Bearer {TOKEN}",
+                                              "Content-Type": "application/x-www-form-urlencoded"})  # curl -d's
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 422
+    assert "Content-Type: application/json" in json.loads(refused.value.read())["error"]
+    assert cluster.writes() == []
