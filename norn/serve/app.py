@@ -34,6 +34,10 @@ Every endpoint but `GET /healthz` needs `Authorization: Bearer <token>` (401 oth
 event from the moment of connection as one JSON text message, the objects `norn forge -o json`
 prints: `{type, app, time, payload}`. A client that falls 1000 events behind is dropped with close
 code 1008 (policy violation); at shutdown clients get close code 1001 (going away).
+
+A run that fails before its first step (the cluster unreachable, say) ends with `forge.failed` or
+`teardown.failed` whose `step` is null. At most NORN_SERVE_WORKERS runs (default 4) are at work; the
+others wait in the order accepted. The newest 1000 finished runs are kept for `GET /v1/runs/{run}`.
 """
 
 UNAUTHORIZED = {401: {"model": Error, "description": "No or a wrong bearer token"}}

@@ -32,11 +32,13 @@ def test_every_endpoint_but_healthz_needs_the_token(norn, cluster, serve):
     assert cluster.writes() == []
 
 
-def test_a_short_token_exits_2_before_binding(norn, tmp_path):
+def test_a_short_token_or_bad_settings_exit_2_before_binding(norn, cluster, tmp_path):
     port = free_port()
     for env, args in (({"NORN_SERVE_TOKEN": "x" * 31}, []), ({}, []),
                       ({}, ["--token-file", str(tmp_path / "missing")]),
-                      ({"NORN_SERVE_TOKEN": TOKEN, "NORN_SERVE_WORKERS": "0"}, [])):
+                      ({"NORN_SERVE_TOKEN": TOKEN, "NORN_SERVE_WORKERS": "0"}, []),
+                      ({"NORN_SERVE_TOKEN": TOKEN}, ["--kubeconfig", str(tmp_path / "missing")]),
+                      ({"NORN_SERVE_TOKEN": TOKEN}, ["--context", "nowhere"])):
         done = subprocess.run([NORN, "serve", "--port", str(port), *args], env=norn.env(**env), cwd=norn.cwd,
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert done.returncode == 2, done.stderr
