@@ -16,7 +16,8 @@ from tests.integration.test_serve_support import TOKEN, serve, shape, until  # n
 def test_a_forge_and_a_teardown_watched_over_the_websocket_are_the_cli_events(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     server = serve()
-    with server.events("web") as socket:
+    # Many clients: one for web, one for every app, and one that never reads (it must not slow anything).
+    with server.events("web") as socket, server.events() as everything, server.events():
         status, accepted = server.request("POST", "/v1/apps/web/forge")
         assert status == 202
         assert accepted == {"run": accepted["run"], "app": "web", "operation": "forge",
@@ -25,6 +26,7 @@ def test_a_forge_and_a_teardown_watched_over_the_websocket_are_the_cli_events(no
         status, accepted_teardown = server.request("DELETE", "/v1/apps/web/forge", {"deleteVolumes": False})
         assert status == 202 and accepted_teardown["operation"] == "teardown"
         torn_down = until(socket, "teardown.completed")
+        assert until(everything, "teardown.completed") == forged + torn_down
     assert forged[0]["type"] == "forge.queued" and forged[0]["payload"] == {"app": "web"}
     assert [e["type"] for e in forged].count("forge.queued") == 1  # sent on accept, not again when it starts
     assert [e["payload"]["step"] for e in forged if e["payload"].get("status") == "completed"] == WEB_STEPS

@@ -25,6 +25,9 @@ def test_every_endpoint_but_healthz_needs_the_token(norn, cluster, serve):
             status, body = server.request(method, path, token=token)
             assert status == 401 and set(body) == {"error"}, (method, path, token)
     assert server.request("GET", "/healthz", token=None) == (200, {"status": "ok"})
+    for docs in ("/docs", "/redoc", "/openapi.json"):  # no docs UI, no document outside /v1 and its token
+        assert server.request("GET", docs)[0] == 404
+    assert '"GET /v1/apps HTTP/1.1" 401' in server.log()  # one plain line per request, without headers
     for token in (None, "wrong"):
         with pytest.raises(InvalidStatus) as refused:
             server.events(token=token).close()
