@@ -30,13 +30,14 @@ def serve(
 ) -> None:
     with handled(debug):
         from norn.cli import gcpause
-        from norn.cli.wiring import cwd, settings_for
+        from norn.cli.wiring import connector, cwd, settings_for
         from norn.serve.auth import ENV, load_token
 
         token = load_token(os.environ.get(ENV), token_file)
         workers = _workers(os.environ.get(WORKERS_ENV, "4"))
         settings = settings_for(None, context, state_backend, kubeconfig)
         folder = cwd()
+        connector(settings)()  # credentials loaded, no request: a kubeconfig or context no run could use stops here
         try:
             from norn.serve.app import create_app
             from norn.serve.server import serve as run_server

@@ -34,6 +34,10 @@ Every endpoint but `GET /healthz` needs `Authorization: Bearer <token>` (401 oth
 event from the moment of connection as one JSON text message, the objects `norn forge -o json`
 prints: `{type, app, time, payload}`. A client that falls 1000 events behind is dropped with close
 code 1008 (policy violation); at shutdown clients get close code 1001 (going away).
+
+A run that fails before its first step (the cluster unreachable, say) ends with `forge.failed` or
+`teardown.failed` whose `step` is null. At most NORN_SERVE_WORKERS runs (default 4) are at work; the
+others wait in the order accepted. The newest 1000 finished runs are kept for `GET /v1/runs/{run}`.
 """
 
 UNAUTHORIZED = {401: {"model": Error, "description": "No or a wrong bearer token"}}
@@ -76,6 +80,9 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [_problem(error) for error in exc.errors()]
+        if "json" not in request.headers.get("content-type", "json"):
+            problems = [{"file": "request body", "line": None, "key": None,
+                         "message": "not JSON: send it with Content-Type: application/json"}]
         first = problems[0] if problems else {"key": None, "message": "invalid request"}
         where = f"{first['key']}: " if first["key"] else ""
         return JSONResponse({"error": f"{first['file']}: {where}{first['message']}", "problems": problems},
@@ -132,7 +139,7 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
         return await _answer(blocking(work.teardown, service, app, body.delete_volumes))
 
     @app.get("/v1/runs/{run}", dependencies=guarded, response_model=RunDocument, tags=["runs"],
-             responses={**UNAUTHORIZED, 404: {"model": Error, "description": "No such run (or forgotten)"}})
+             responses={**UNAUTHORIZED, **INVALID, 404: {"model": Error, "description": "No such run (or forgotten)"}})
     def get_run(run: str) -> Any:
         """A run and every event it emitted so far."""
         found = service.runs.get(run)

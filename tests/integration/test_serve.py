@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.integration.conftest import CRON_SPEC, TEARDOWN_STEPS, WEB_SPEC, WEB_STEPS
-from tests.integration.test_serve_support import serve, shape, until  # noqa: F401  (serve: a fixture)
+from tests.integration.test_serve_support import TOKEN, serve, shape, until  # noqa: F401  (serve: a fixture)
 
 
 def test_a_forge_and_a_teardown_watched_over_the_websocket_are_the_cli_events(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     server = serve()
-    with server.events("web") as socket:
+    # Many clients: one for web, one for every app, and one that never reads (it must not slow anything).
+    with server.events("web") as socket, server.events() as everything, server.events():
         status, accepted = server.request("POST", "/v1/apps/web/forge")
         assert status == 202
         assert accepted == {"run": accepted["run"], "app": "web", "operation": "forge",
@@ -23,6 +26,7 @@ def test_a_forge_and_a_teardown_watched_over_the_websocket_are_the_cli_events(no
         status, accepted_teardown = server.request("DELETE", "/v1/apps/web/forge", {"deleteVolumes": False})
         assert status == 202 and accepted_teardown["operation"] == "teardown"
         torn_down = until(socket, "teardown.completed")
+        assert until(everything, "teardown.completed") == forged + torn_down
     assert forged[0]["type"] == "forge.queued" and forged[0]["payload"] == {"app": "web"}
     assert [e["type"] for e in forged].count("forge.queued") == 1  # sent on accept, not again when it starts
     assert [e["payload"]["step"] for e in forged if e["payload"].get("status") == "completed"] == WEB_STEPS
@@ -101,3 +105,19 @@ def test_bad_request_bodies_are_422_and_errors_are_json(norn, cluster, serve):
     assert server.request("GET", "/v1/apps/Not_A_Name")[0] == 422
     assert cluster.writes() == []
     assert "Traceback" not in server.log()
+
+
+def test_a_body_that_is_not_json_says_so(norn, cluster, serve):
+    norn.write_spec(CRON_SPEC)
+    server = serve()
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(server.url + "/v1/apps/nightly/forge", data=b'{"force": true}', method="POST",
+                                     headers={"Authorization": f"Bearer {TOKEN}",
+                                              "Content-Type": "application/x-www-form-urlencoded"})  # curl -d's
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 422
+    assert "Content-Type: application/json" in json.loads(refused.value.read())["error"]
+    assert cluster.writes() == []

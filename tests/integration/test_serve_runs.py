@@ -7,7 +7,7 @@ import socket
 import subprocess
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.integration.conftest import CRON_SPEC, WEB_SPEC, start_held
 from tests.integration.test_serve_support import NORN, TOKEN, free_port, serve, until, wait_for  # noqa: F401
@@ -25,6 +25,9 @@ def test_every_endpoint_but_healthz_needs_the_token(norn, cluster, serve):
             status, body = server.request(method, path, token=token)
             assert status == 401 and set(body) == {"error"}, (method, path, token)
     assert server.request("GET", "/healthz", token=None) == (200, {"status": "ok"})
+    for docs in ("/docs", "/redoc", "/openapi.json"):  # no docs UI, no document outside /v1 and its token
+        assert server.request("GET", docs)[0] == 404
+    assert '"GET /v1/apps HTTP/1.1" 401' in server.log()  # one plain line per request, without headers
     for token in (None, "wrong"):
         with pytest.raises(InvalidStatus) as refused:
             server.events(token=token).close()
@@ -32,11 +35,13 @@ def test_every_endpoint_but_healthz_needs_the_token(norn, cluster, serve):
     assert cluster.writes() == []
 
 
-def test_a_short_token_exits_2_before_binding(norn, tmp_path):
+def test_a_short_token_or_bad_settings_exit_2_before_binding(norn, cluster, tmp_path):
     port = free_port()
     for env, args in (({"NORN_SERVE_TOKEN": "x" * 31}, []), ({}, []),
                       ({}, ["--token-file", str(tmp_path / "missing")]),
-                      ({"NORN_SERVE_TOKEN": TOKEN, "NORN_SERVE_WORKERS": "0"}, [])):
+                      ({"NORN_SERVE_TOKEN": TOKEN, "NORN_SERVE_WORKERS": "0"}, []),
+                      ({"NORN_SERVE_TOKEN": TOKEN}, ["--kubeconfig", str(tmp_path / "missing")]),
+                      ({"NORN_SERVE_TOKEN": TOKEN}, ["--context", "nowhere"])):
         done = subprocess.run([NORN, "serve", "--port", str(port), *args], env=norn.env(**env), cwd=norn.cwd,
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert done.returncode == 2, done.stderr
@@ -109,9 +114,9 @@ def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, clu
         wait_for(lambda: server.request("GET", "/healthz", token=None)[1]["status"] == "stopping", what="draining")
         assert server.request("POST", "/v1/apps/nightly/forge")[0] == 503
         events = until(socket, "forge.failed")
-        with pytest.raises(Exception):
-            socket.recv(timeout=30)  # then closed (1001)
-        assert socket.close_code == 1001
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=30)
+        assert closed.value.rcvd.code == 1001  # going away
     assert server.process.wait(timeout=60) == 0
     steps = {e["payload"]["step"]: e["payload"]["status"] for e in events if e["type"] == "forge.step"}
     assert steps["create-service"] == "completed" and steps["patch-cloudflared"] == "failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -97,6 +98,9 @@ def test_one_worker_runs_in_order_and_a_stop_fails_the_queued_before_they_start(
     first = _accept(runs, "web", slow)
     second = _accept(runs, "api", lambda sink, stopped: order.append(("api", stopped())))
     assert runs.get(second.id)["status"] == "queued"
+    deadline = time.monotonic() + 30
+    while runs.get(first.id)["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
     runs.stop()
     gate.set()
     assert runs.wait_idle(30)
