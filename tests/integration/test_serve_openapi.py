@@ -9,11 +9,12 @@ and, where the document gives that status a JSON body, be JSON that validates ag
 (jsonschema, Draft 2020-12: the dialect of OpenAPI 3.1, which FastAPI writes). A request without the
 token, or with a wrong one, must be a documented 401.
 
-Why not schemathesis: no release fits this project's floors (make test-floor). Every schemathesis 4
-requires rich>=13.9.4 (norn's floor is rich 10.11.0, typer 0.19's own requirement) and hypothesis>=6.108;
-schemathesis 3.39 requires starlette<1, and FastAPI 0.165 (the serve extra's floor) starlette>=1.6.
-Nor hypothesis-jsonschema, which schemathesis 3 drew its data with: its last release (0.23.1) fails on
-any object schema with today's hypothesis ('many' object has no attribute 'more'). So the values are
+Why not schemathesis: no release fits both this project's floors (make test-floor) and its newest
+versions. Every schemathesis 4 requires rich>=13.9.4, and norn's floor is rich 10.11.0 (typer 0.19's own
+requirement), a runtime dependency a test tool should not raise. schemathesis 3 requires starlette<1 and
+pytest<9 (the newest FastAPI requires starlette>=1.6: the dev venv would fall back to an old FastAPI and to
+pytest 8), and draws its data with hypothesis-jsonschema, whose last release (0.23.1) fails on any object schema
+with today's hypothesis ('many' object has no attribute 'more'), as it would here. So the values are
 drawn by the small generator below, for the keywords FastAPI writes (any other stops the test), each
 value checked by jsonschema before it is sent as valid.
 """
