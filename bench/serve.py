@@ -114,8 +114,12 @@ class Server:
                     raise SystemExit(f"bench: POST /v1/apps/{app}/forge answered {status}: {answer}")
             tally = Tally(apps)
             deadline = time.monotonic() + WAIT_SECONDS
-            while not tally.see(json.loads(events.recv(timeout=max(0.0, deadline - time.monotonic())))):
-                pass
+            try:
+                while not tally.see(json.loads(events.recv(timeout=max(0.0, deadline - time.monotonic())))):
+                    pass
+            except TimeoutError:
+                raise SystemExit(f"bench: {len(tally.completed)} of {len(apps)} forges completed through norn serve "
+                                 f"within {WAIT_SECONDS:.0f} s; see {self.log}") from None
             return (time.perf_counter() - started) * 1000
 
     def peak_mib(self) -> float:

@@ -38,7 +38,6 @@ from tests.integration.test_serve_support import serve  # noqa: F401 (the fixtur
 from tests.kubeapi.admission.labels import label_key_errors, label_value_errors
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "serve"
-RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
 
 
 def manifests() -> list[dict]:
@@ -83,7 +82,7 @@ def attributes(method: str, path: str, query: dict[str, str]) -> Attributes:
             rest = rest[2:]
     resource, name, subresource = (rest + ["", "", ""])[:3]
     if not name and verb == "get":
-        verb = "watch" if query.get("watch", "false").lower() not in ("false", "0") and "watch" in query else "list"
+        verb = "watch" if "watch" in query and query["watch"].lower() not in ("false", "0") else "list"
     if not name and verb == "delete":
         verb = "deletecollection"
     return Attributes(verb, True, group, namespace, resource, subresource, name, path)
@@ -143,14 +142,12 @@ def grants(rule: dict) -> set[tuple[str, str, str, str]]:
 
 
 def server_settings(objects: list[dict]) -> tuple[str, dict[str, str]]:
-    """The server's user name and the norn settings of its Deployment (plain values, and the state backend)."""
+    """The server's user name and the norn settings of its Deployment (its plain NORN_* values)."""
     deployment = one(objects, "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     [container] = pod["containers"]
     env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e and e["name"].startswith("NORN_")}
     env.pop("NORN_APPS_DIR")  # a path in the container: the test's own apps folder stands for it
-    args = container["args"]
-    env["NORN_STATE_BACKEND"] = args[args.index("--state-backend") + 1]
     user = f"system:serviceaccount:{deployment['metadata']['namespace']}:{pod['serviceAccountName']}"
     return user, env
 
@@ -256,12 +253,11 @@ def test_what_norn_serve_itself_sends_is_allowed(norn, cluster, serve):
     # The same engine as the CLI's, driven through the API with the Deployment's settings.
     objects = manifests()
     user, env = server_settings(objects)
-    backend = env.pop("NORN_STATE_BACKEND")
     cluster.add_namespace(env["NORN_STATE_NAMESPACE"])
     norn.write_spec(WEB_SPEC)
     norn.write_spec(CRON_SPEC)
     cluster.clear_log()
-    server = serve("--state-backend", backend, **env)
+    server = serve(**env)
     for method, path, body in [("POST", "/v1/apps/web/forge", {"wait": True, "timeout": "30s"}),
                                ("POST", "/v1/apps/nightly/forge", None), ("DELETE", "/v1/apps/nightly/forge", {}),
                                ("DELETE", "/v1/apps/web/forge", {"deleteVolumes": True})]:
@@ -370,7 +366,7 @@ def test_the_objects_fit_together():
     [container] = pod["containers"]
     account = one(objects, "ServiceAccount")
     assert user == f"system:serviceaccount:{account['metadata']['namespace']}:{account['metadata']['name']}"
-    assert container["args"][:3] == ["serve", "--host", "0.0.0.0"]
+    assert container["args"][:3] == ["serve", "--host", "0.0.0.0"] and env["NORN_STATE_BACKEND"] == "kubernetes"
     # The token comes from the Secret, and its placeholder is one norn serve refuses (under 32 characters).
     [token] = [e for e in container["env"] if e["name"] == "NORN_SERVE_TOKEN"]
     ref = token["valueFrom"]["secretKeyRef"]
