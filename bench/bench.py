@@ -16,6 +16,7 @@ hyperfine:
   changed (an update)              update each: replicas flipped before every run, bench/edits.py)
   norn status, 1,000 apps      vs  norn status, 1 app
   50 norn forges at once       vs  50 kubectl scripts one after the other
+  50 forges through norn serve vs  50 norn forges at once (bench/serve.py), and the server's peak memory
 
 and the peak memory of a forge against the kubectl script's (/usr/bin/time -v),
 then the requests each made, from the stand-in's log. It prints a Markdown table
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -39,7 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # the repository, not bench/: `bench` is then this folder, `tests` the tests'
 
+from bench import serve  # noqa: E402
 from bench.edits import VALUES, flip_manifest, flip_spec, manifest_replicas, spec_replicas  # noqa: E402
+from bench.host import machine  # noqa: E402
 from bench.report import Pair, cloudflared_ms, describe, table, without_cloudflared  # noqa: E402
 from tests.kubeapi.server import KubeAPI, seed_cloudflared  # noqa: E402
 
@@ -268,22 +270,6 @@ def hyperfine(command: str, env: dict, allow_failure: bool = False) -> float:
         return json.loads(out.read_text())["results"][0]["times"][0] * 1000
 
 
-def machine(norn: Path, kubectl: Path) -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    python = subprocess.run([str(norn.parent / "python"), "--version"], capture_output=True, text=True).stdout.strip()
-    version = subprocess.run([str(kubectl), "version", "--client"], capture_output=True, text=True).stdout
-    hf = subprocess.run(["hyperfine", "--version"], capture_output=True, text=True).stdout.strip()
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": python,
-        "kubectl": f"`{kubectl} version --client`: {'; '.join(version.splitlines()) or '?'}",
-        "hyperfine": hf,
-        "kernel": platform.release(),
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--norn", type=Path, required=True, help="the norn executable to measure")
@@ -351,6 +337,7 @@ def main() -> int:
                              f"{fifty} one {len(FIFTY)}", f"{fifty} kubectl {len(FIFTY)} {bench.manifests}",
                              reset=lambda: bench.reset(FIFTY), rounds=2, check=bench.forged)
     pairs.append(together)
+    pairs.extend(serve.compare(bench, FIFTY, f"{fifty} norn {len(FIFTY)}", hyperfine))
     in_one = bench.requests(f"{fifty} one {len(FIFTY)}", prepare=lambda: bench.reset(FIFTY))
     in_turn = bench.requests(f"{fifty} kubectl {len(FIFTY)} {bench.manifests}", prepare=lambda: bench.reset(FIFTY))
     memory = bench.peak_memory(Pair("peak memory: norn forge / kubectl script", target="≤ 1.0x", limit=1.0,

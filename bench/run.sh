@@ -23,14 +23,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# norn installed as users install it: a regular (not editable) install, in its own venv.
+# norn installed as users install it: a regular (not editable) install, in its own venv, with the
+# serve extra for the norn serve row.
 venv=$root/.bench/venv
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip 2>/dev/null || true
 fi
 quiet() { "$@" 2> >(grep -v '^WARNING: Location' >&2); }  # this machine's pip config warns per index
-quiet "$venv/bin/python" -m pip install --quiet "$src"
+quiet "$venv/bin/python" -m pip install --quiet "$src[serve]"
 quiet "$venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "$src"
 
 label=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "$src")

@@ -54,6 +54,10 @@ TOP = (
         "plan", "norn.cli.plan:plan",
         "Show what norn forge APP would do, changing nothing (the same as norn forge APP --dry-run).",
     ),
+    Command(
+        "serve", "norn.cli.serve:serve",
+        "Serve forge and teardown over HTTP, and their events over a WebSocket (needs norn[serve]).",
+    ),
     Command("forget", "norn.cli.forget:forget", "Remove the state record of a torn-down app, so norn status stops listing it."),
     Group(
         "state", "Manage where state lives.",

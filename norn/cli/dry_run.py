@@ -15,20 +15,26 @@ def plan_forge(
     *, repair=False, delete_volumes=False, kubeconfig=None,
 ) -> None:
     """``forge --dry-run``: the real forge against recording adapters."""
+    settings = settings_for(namespace, context, state_backend, kubeconfig)
+    found = forge_plan(app_name, settings, spec=spec, force=force, wait_seconds=wait_seconds,
+                       repair=repair, delete_volumes=delete_volumes)
+    show_plan(found, output, settings if server_dry_run else None)
+
+
+def forge_plan(app_name, settings, *, spec=None, force=False, wait_seconds=None, repair=False, delete_volumes=False):
+    """The plan of ``norn forge APP`` (``norn plan APP``, and norn serve's GET .../plan)."""
     from norn.infraspec.discovery import find_and_load
     from norn.infraspec.loading import check_forgeable
     from norn.names import check_app_name
     from norn.operations import plan as planning
 
-    settings = settings_for(namespace, context, state_backend, kubeconfig)
     check_app_name(app_name)
     loaded, path = find_and_load(app_name, spec_path=spec, apps_dir=settings.apps_dir, cwd=cwd())
     check_forgeable(loaded, path)
-    found = planning.plan_forge(
+    return planning.plan_forge(
         loaded, settings, store_for(settings), connector(settings), force=force, wait_seconds=wait_seconds,
         repair=repair, delete_volumes=delete_volumes,
     )
-    show_plan(found, output, settings if server_dry_run else None)
 
 
 def show_plan(found, output, server_settings, *, yaml_objects: bool = True) -> None:

@@ -41,33 +41,44 @@ def status(
 ) -> None:
     with handled(debug):
         from norn.output.rows import status_json
-        from norn.state import ForgeState
 
         if exit_code and not live:
             raise UsageError("--exit-code reports drift, which only --live looks for", hint="add --live")
         settings = settings_for(namespace, context, state_backend, kubeconfig)
         store = store_for(settings)
         if app_name is not None:
-            from norn.names import check_app_name
-
-            check_app_name(app_name)
-            if (recorded := store.load(app_name)) is None:
-                check_known(app_name, store, settings, cwd())
+            recorded = known_state(app_name, store, settings, cwd())
         if live:
             from norn.cli.status_live import status_live
 
             return status_live(app_name, settings, store, output, namespace=namespace, exit_code=exit_code)
         if app_name is not None:
-            state = as_seen(store, recorded or ForgeState(app_name))
+            state = as_seen(store, recorded)
             if output is o.DocOutput.text:
                 show_status(state)
             else:
                 out_document(status_json(state), output.value)
             return
-        states, problems = store.list()
-        states = [as_seen(store, state) for state in in_namespace(states, namespace)]
+        states, problems = apps_states(store, namespace)
         if output is o.DocOutput.text:
             show_status(states)
         else:
             out_document(status_json(states), output.value)
         report_problems(problems)
+
+
+def apps_states(store, namespace: str | None) -> tuple[list, list[str]]:
+    """Every app's state as `norn status` shows it, and the records that cannot be read (norn serve too)."""
+    states, problems = store.list()
+    return [as_seen(store, state) for state in in_namespace(states, namespace)], problems
+
+
+def known_state(app_name: str, store, settings, folder):
+    """One app's recorded state (unforged when none); UnknownApp for a name norn does not know (norn serve too)."""
+    from norn.names import check_app_name
+    from norn.state import ForgeState
+
+    check_app_name(app_name)
+    if (recorded := store.load(app_name)) is None:
+        check_known(app_name, store, settings, folder)
+    return recorded or ForgeState(app_name)

@@ -108,17 +108,10 @@ def forge(
     app = spec.app
     with store.lock(app):
         state = current(store, app)
-        refuse_moved(state, settings)
         digest = spec_digest(spec)
-        updating = not force and is_update(state, digest, repair)
-        if state.status == ForgeStatus.FORGED and not force and not updating:
-            if state.resources.namespace and state.resources.namespace != settings.namespace:
-                refuse_in_place(state, spec, settings)  # asked for another namespace: never "up to date"
-            return Outcome(False, f"{app} is forged and up to date")
-        if updating:
-            refuse_in_place(state, spec, settings)
-        elif not force:
-            check_namespace(state, settings)
+        updating, nothing = decide_forge(state, spec, settings, digest, force=force, repair=repair)
+        if nothing:
+            return Outcome(False, nothing)
         ctx = Context(app, settings, state, spec=spec, connect=connect, tools=tools or Tools(),
                       repair=repair, delete_volumes=delete_volumes)
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
@@ -137,6 +130,26 @@ def forge(
             state.spec_digest = digest
             pipeline.run("forge", forge_steps(spec) + waits, ctx, store, sink)
         return Outcome(True)
+
+
+def decide_forge(
+    state: ForgeState, spec: "Infraspec", settings: "Settings", digest: str, *, force: bool, repair: bool,
+) -> tuple[bool, str | None]:
+    """(whether it is an update, why there is nothing to do or None); UsageError for what no forge can do.
+
+    Decided from the state alone, under the lock: the CLI's forge and norn serve's POST (before its 202).
+    """
+    refuse_moved(state, settings)
+    updating = not force and is_update(state, digest, repair)
+    if state.status == ForgeStatus.FORGED and not force and not updating:
+        if state.resources.namespace and state.resources.namespace != settings.namespace:
+            refuse_in_place(state, spec, settings)  # asked for another namespace: never "up to date"
+        return False, f"{state.app} is forged and up to date"
+    if updating:
+        refuse_in_place(state, spec, settings)
+    elif not force:
+        check_namespace(state, settings)
+    return updating, None
 
 
 def is_update(state: ForgeState, digest: str, repair: bool) -> bool:
@@ -184,10 +197,9 @@ def teardown(
     # which is what a teardown wants.
     with store.lock(app):
         state = current(store, app)
-        refuse_moved(state, settings)
-        if not has_work_to_undo(state):
-            return Outcome(False, f"{app}: nothing to tear down (it is not forged)")
-        check_teardown_namespace(state, namespace_flag)
+        nothing = decide_teardown(state, settings, namespace_flag)
+        if nothing:
+            return Outcome(False, nothing)
         ctx = Context(app, settings, state, delete_volumes=delete_volumes, connect=connect, tools=tools or Tools())
         ctx.cluster.check_reachable()  # before any step: a bad kubeconfig or a down server changes nothing
         pipeline.run("teardown", teardown_steps(state), ctx, store, sink)
@@ -195,6 +207,15 @@ def teardown(
         state.spec_digest = None
         store.save(state)
         return Outcome(True)
+
+
+def decide_teardown(state: ForgeState, settings: "Settings", namespace_flag: str | None) -> str | None:
+    """Why there is nothing to tear down, or None; UsageError for what no teardown can do (CLI and serve)."""
+    refuse_moved(state, settings)
+    if not has_work_to_undo(state):
+        return f"{state.app}: nothing to tear down (it is not forged)"
+    check_teardown_namespace(state, namespace_flag)
+    return None
 
 
 def check_teardown_namespace(state: ForgeState, namespace_flag: str | None) -> None:

@@ -88,6 +88,8 @@ class Tools:
     waiting: Any = field(default_factory=Waiting)  # how a step waits: polls, or (dry run) says it would
     recorder: Any = field(default_factory=Unrecorded)  # what writes mean and what is kept, for a plan
     tunnel: Any = field(default_factory=Alone)  # the shared tunnel's edits and restarts: at once, or gathered
+    # True once no further step may start (norn serve shutting down): the run fails at the next step, resumable.
+    stopped: Callable[[], bool] = lambda: False
 
 
 @dataclass
@@ -138,6 +140,7 @@ class Step(Protocol):
         """Do the work, record it in ctx.state.resources, and say what was done."""
 
 
+STOPPED = "interrupted: norn serve stopped before this step"
 OUTCOME = {"forge": ForgeStatus.FORGED, "teardown": ForgeStatus.UNFORGED}
 IN_PROGRESS = {"forge": ForgeStatus.FORGING, "teardown": ForgeStatus.TEARING_DOWN}
 
@@ -170,6 +173,12 @@ def run(
         ctx.tools.recorder.start(operation, step.name)
         record = StepRecord(step.name, events.RUNNING)
         state.steps.append(record)
+        if ctx.tools.stopped():  # as a step interrupted by a signal, but before it starts
+            _fail(state, record, STOPPED, time.monotonic(), store)
+            ctx.tools.tunnel.passed(ctx.app, step.name)
+            emit("step", _step_payload(record))
+            emit("failed", {"step": step.name, "error": STOPPED})
+            raise StepFailed(step.name, STOPPED)
         reason = step.skip_reason(ctx)
         if reason is None:
             emit("step", {"step": step.name, "status": events.RUNNING})

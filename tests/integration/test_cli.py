@@ -184,7 +184,7 @@ def test_version_and_help(norn):
         assert word in text
 
 
-@pytest.mark.parametrize("args", [["--help"], ["status"], ["status", "web"]])
+@pytest.mark.parametrize("args", [["--help"], ["status"], ["status", "web"], ["serve", "--help"]])
 def test_help_and_status_do_not_import_the_kubernetes_client(tmp_path, args):
     """Nor, writing to a pipe, pydantic (typer 0.29 imports it for every option)
     or rich: each costs more than the rest of the command (docs/performance.md); nor hashlib (OpenSSL's
@@ -194,7 +194,7 @@ def test_help_and_status_do_not_import_the_kubernetes_client(tmp_path, args):
         "import sys; from norn.cli import app\n"
         "try:\n    app(%r)\nexcept SystemExit:\n    pass\n"
         "heavy = {m.split('.')[0] for m in sys.modules} & {'kubernetes', 'pydantic', 'rich', 'yaml', 'hashlib',\n"
-        "    'dataclasses', 'tempfile'}\n"
+        "    'dataclasses', 'tempfile', 'fastapi', 'starlette', 'uvicorn', 'websockets'}\n"
         "assert not heavy, f'imported {sorted(heavy)}'\n"
     ) % (args,)
     done = subprocess.run(

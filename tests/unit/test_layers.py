@@ -20,7 +20,7 @@ LAYERS = [
     {"steps"},
     {"operations"},
     {"output"},
-    {"cli", "__main__"},
+    {"cli", "serve", "__main__"},  # serve: norn serve's routes, beside the CLI's commands
 ]
 
 
