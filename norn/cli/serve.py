@@ -12,8 +12,8 @@ from norn.cli import options as o
 from norn.cli.exits import handled
 from norn.errors import UsageError
 
-EPILOG = ("Examples: NORN_SERVE_TOKEN=... norn serve · norn serve --host 0.0.0.0 --port 8808 --token-file /run/token "
-          "--state-backend kubernetes")
+EPILOG = ("Examples: norn serve (with NORN_SERVE_TOKEN set) · norn serve --token-file /run/norn/token · "
+          "norn serve --host 0.0.0.0 --port 8808 --state-backend kubernetes")
 WORKERS_ENV = "NORN_SERVE_WORKERS"
 
 
