@@ -144,7 +144,7 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
         """A run and every event it emitted so far."""
         found = service.runs.get(run)
         if found is None:
-            raise ApiError(404, f"no run {run}: unknown, or finished long enough ago to be forgotten")
+            raise ApiError(404, "no such run: unknown, or one of the oldest finished runs, forgotten")
         return found
 
     @app.websocket("/v1/events")
