@@ -28,6 +28,9 @@ def test_every_endpoint_but_healthz_needs_the_token(norn, cluster, serve):
     for docs in ("/docs", "/redoc", "/openapi.json"):  # no docs UI, no document outside /v1 and its token
         assert server.request("GET", docs)[0] == 404
     assert '"GET /v1/apps HTTP/1.1" 401' in server.log()  # one plain line per request, without headers
+    # A close before accept is answered HTTP 403, no WebSocket opened: the ASGI spec's websocket.close
+    # (asgiref docs/specs/www.rst), as uvicorn implements it (uvicorn/protocols/websockets/
+    # websockets_sansio_impl.py, WebSocketsSansIOProtocol.send: "websocket.close" before the handshake).
     for token in (None, "wrong"):
         with pytest.raises(InvalidStatus) as refused:
             server.events(token=token).close()
@@ -116,7 +119,7 @@ def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, clu
         events = until(socket, "forge.failed")
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=30)
-        assert closed.value.rcvd.code == 1001  # going away
+        assert closed.value.rcvd.code == 1001  # RFC 6455 section 7.4.1: 1001 "going away", a server going down
     assert server.process.wait(timeout=60) == 0
     steps = {e["payload"]["step"]: e["payload"]["status"] for e in events if e["type"] == "forge.step"}
     assert steps["create-service"] == "completed" and steps["patch-cloudflared"] == "failed"

@@ -55,6 +55,8 @@ async def _fan_out(bound: int, count: int):
 
 
 def test_a_client_that_does_not_keep_up_is_dropped_with_1008_and_the_others_get_everything():
+    # RFC 6455 section 7.4.1: 1008 "policy violation", the generic code for an endpoint ending a connection
+    # over a rule of its own (here: keep up); 1011 is kept for a server's unexpected condition.
     slow, fast, other = asyncio.run(_fan_out(bound=3, count=10))
     assert slow.closed[0] == TOO_SLOW and slow.sent == []
     assert len(fast.sent) == 10 and fast.closed[0] == GOING_AWAY  # in order, then 1001 at shutdown
