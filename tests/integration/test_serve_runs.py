@@ -143,3 +143,17 @@ def test_with_the_kubernetes_state_backend_the_lease_excludes_a_cli(norn, cluste
     assert server.finished(accepted["run"])["status"] == "completed"
     assert server.request("GET", "/v1/apps/web")[1]["status"] == "forged"
     assert not (norn.state_dir / "web.json").exists()  # kept in the cluster, not in a local file
+
+
+def test_of_simultaneous_posts_for_one_app_one_is_accepted_the_others_409(norn, cluster, serve):
+    from concurrent.futures import ThreadPoolExecutor
+
+    norn.write_spec(CRON_SPEC)
+    server = serve()
+    cluster.inject(method="POST", path_contains="/cronjobs", delay=5)  # the run holds the app meanwhile
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: server.request("POST", "/v1/apps/nightly/forge"), range(6)))
+    assert sorted(status for status, _ in answers) == [202, 409, 409, 409, 409, 409]
+    accepted = next(body for status, body in answers if status == 202)
+    assert server.finished(accepted["run"])["status"] == "completed"
+    assert cluster.count("POST", "/cronjobs") == 1
