@@ -17,7 +17,7 @@ def test_a_forge_and_a_teardown_watched_over_the_websocket_are_the_cli_events(no
     norn.write_spec(WEB_SPEC)
     server = serve()
     # Many clients: one for web, one for every app, and one that never reads (it must not slow anything).
-    with server.events("web") as socket, server.events() as everything, server.events():
+    with server.events("web") as socket, server.events() as everything, server.idle_client():
         status, accepted = server.request("POST", "/v1/apps/web/forge")
         assert status == 202
         assert accepted == {"run": accepted["run"], "app": "web", "operation": "forge",
