@@ -24,6 +24,9 @@ def test_every_endpoint_but_healthz_needs_the_token(norn, cluster, serve):
         for token in (None, "wrong", TOKEN[:-1], TOKEN + "x"):
             status, body = server.request(method, path, token=token)
             assert status == 401 and set(body) == {"error"}, (method, path, token)
+    for method in ("POST", "DELETE"):  # the token first: a body that does not parse says nothing more
+        assert server.request(method, "/v1/apps/web/forge", token=None, raw=b"{bad")[0] == 401
+    assert server.request("GET", "/v1/apps/web/plan?force=maybe", token=None)[0] == 401
     assert server.request("GET", "/healthz", token=None) == (200, {"status": "ok"})
     for docs in ("/docs", "/redoc", "/openapi.json"):  # no docs UI, no document outside /v1 and its token
         assert server.request("GET", docs)[0] == 404
