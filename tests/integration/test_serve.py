@@ -82,6 +82,7 @@ def test_unknown_apps_and_runs_are_404_and_an_invalid_infraspec_is_422_with_vali
                           ("DELETE", "/v1/apps/nope/forge"), ("GET", "/v1/runs/nope")):
         status, body = server.request(method, route)
         assert status == 404 and set(body) == {"error"} and body["error"], (method, route, body)
+    assert not list(norn.state_dir.glob("nope*"))  # no lock file left behind for an unknown app
     validated = json.loads(norn("validate", str(path), "-o", "json").stdout)
     expected = [problem for result in validated for problem in result["problems"]]
     for method, route in (("POST", "/v1/apps/broken/forge"), ("GET", "/v1/apps/broken/plan")):
