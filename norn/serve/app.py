@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from norn.cli.exits import as_norn_error
 from norn.errors import NornError
 from norn.serve import bus as events_bus
 from norn.serve import work
@@ -65,8 +66,11 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
     async def blocking(call: Callable[..., Any], *args: Any) -> Any:
         try:
             return await run_in_threadpool(call, *args)
-        except NornError as exc:
-            raise work.as_api_error(exc) from None
+        except (NornError, OSError) as exc:
+            error = as_norn_error(exc)  # as the CLI maps it: a user's file the system refuses is bad input
+            if error is None:
+                raise
+            raise work.as_api_error(error) from None
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
