@@ -151,7 +151,6 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
         if not authorized(websocket.headers.get("authorization"), token):
             await websocket.close(code=1008)  # before accept: the handshake is answered 403
             return
-        await websocket.accept()
         await bus.serve(websocket, app)
 
     return app
