@@ -96,7 +96,7 @@ def test_with_one_worker_runs_are_queued_in_order(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     norn.write_spec(CRON_SPEC)
     server = serve(NORN_SERVE_WORKERS="1")
-    cluster.inject(method="POST", path_contains="/services", delay=3)
+    cluster.inject(method="POST", path_contains="/services", delay=6)
     with server.events() as socket:
         first = server.request("POST", "/v1/apps/web/forge")[1]["run"]
         second = server.request("POST", "/v1/apps/nightly/forge")[1]["run"]
@@ -112,7 +112,7 @@ def test_with_one_worker_runs_are_queued_in_order(norn, cluster, serve):
 def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     server = serve()
-    cluster.inject(method="POST", path_contains="/services", delay=3)
+    cluster.inject(method="POST", path_contains="/services", delay=6)
     with server.events("web") as socket:
         run = server.request("POST", "/v1/apps/web/forge")[1]["run"]
         wait_for(lambda: cluster.count("POST", "/services"), what="create-service at work")
@@ -138,7 +138,7 @@ def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, clu
 def test_with_the_kubernetes_state_backend_the_lease_excludes_a_cli(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     server = serve("--state-backend", "kubernetes")
-    cluster.inject(method="POST", path_contains="/services", delay=3)
+    cluster.inject(method="POST", path_contains="/services", delay=6)
     status, accepted = server.request("POST", "/v1/apps/web/forge")
     assert status == 202
     cli = norn("forge", "web", NORN_STATE_BACKEND="kubernetes")
