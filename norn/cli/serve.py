@@ -12,8 +12,8 @@ from norn.cli import options as o
 from norn.cli.exits import handled
 from norn.errors import UsageError
 
-EPILOG = ("Examples: NORN_SERVE_TOKEN=... norn serve · norn serve --host 0.0.0.0 --port 8808 --token-file /run/token "
-          "--state-backend kubernetes")
+EPILOG = ("Examples: norn serve (with NORN_SERVE_TOKEN set) · norn serve --token-file /run/norn/token · "
+          "norn serve --host 0.0.0.0 --port 8808 --state-backend kubernetes")
 WORKERS_ENV = "NORN_SERVE_WORKERS"
 
 
@@ -21,8 +21,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8808, "--port", min=1, max=65535, help="Port to listen on."),
     token_file: Optional[Path] = typer.Option(
-        None, "--token-file", help="File holding the bearer token (one trailing newline stripped) "
-        "[env: NORN_SERVE_TOKEN]; at least 32 characters."),
+        None, "--token-file", help="File holding the bearer token (one trailing newline stripped), else "
+        "NORN_SERVE_TOKEN: at least 32 characters. NORN_SERVE_WORKERS: runs at once (default 4)."),
     context: Optional[str] = o.ContextOption,
     kubeconfig: Optional[str] = o.KubeconfigOption,
     state_backend: Optional[o.Backend] = o.StateBackendOption,

@@ -10,12 +10,13 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Any, Callable, Optional
 
-from fastapi import Body, Depends, FastAPI, Query, Request, WebSocket
+from fastapi import Body, FastAPI, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from norn.cli.exits import as_norn_error
 from norn.errors import NornError
 from norn.serve import bus as events_bus
 from norn.serve import work
@@ -60,22 +61,20 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
     app = FastAPI(title="norn serve", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
 
-    def require_token(request: Request) -> None:
-        if not authorized(request.headers.get("authorization"), token):
-            raise ApiError(401, "unauthorized: send Authorization: Bearer <token>")
-
-    guarded = [Depends(require_token)]
+    app.add_middleware(TokenGate, token=token)
 
     async def blocking(call: Callable[..., Any], *args: Any) -> Any:
         try:
             return await run_in_threadpool(call, *args)
-        except NornError as exc:
-            raise work.as_api_error(exc) from None
+        except (NornError, OSError) as exc:
+            error = as_norn_error(exc)  # as the CLI maps it: a user's file the system refuses is bad input
+            if error is None:
+                raise
+            raise work.as_api_error(error) from None
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.body, status_code=exc.status, headers=headers)
+        return JSONResponse(exc.body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -101,29 +100,29 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
     def healthz() -> dict:
         return {"status": "stopping" if service.runs.stopping else "ok"}
 
-    @app.get("/v1/openapi.json", dependencies=guarded, include_in_schema=False)
+    @app.get("/v1/openapi.json", include_in_schema=False)
     def openapi() -> dict:
         return app.openapi()
 
-    @app.get("/v1/apps", dependencies=guarded, response_model=list[dict[str, Any]], tags=["apps"],
+    @app.get("/v1/apps", response_model=list[dict[str, Any]], tags=["apps"],
              responses={**UNAUTHORIZED, **UPSTREAM, 422: {"model": Invalid, "description": "Bad settings"}})
     async def list_apps() -> Any:
         """Every app's state: the document of `norn status -o json`."""
         return await blocking(work.apps, service)
 
-    @app.get("/v1/apps/{app}", dependencies=guarded, response_model=dict[str, Any], tags=["apps"],
+    @app.get("/v1/apps/{app}", response_model=dict[str, Any], tags=["apps"],
              responses={**UNAUTHORIZED, **INVALID, **UPSTREAM, **NOT_FOUND})
     async def one_app(app: str) -> Any:
         """One app's state: the document of `norn status APP -o json`."""
         return await blocking(work.app, service, app)
 
-    @app.get("/v1/apps/{app}/plan", dependencies=guarded, response_model=dict[str, Any], tags=["apps"],
+    @app.get("/v1/apps/{app}/plan", response_model=dict[str, Any], tags=["apps"],
              responses={**UNAUTHORIZED, **INVALID, **UPSTREAM, **NOT_FOUND})
     async def plan(app: str, force: bool = Query(False, description="Plan a teardown, then a fresh forge.")) -> Any:
         """What a forge would do: the document of `norn plan APP -o json`."""
         return await blocking(work.plan, service, app, force)
 
-    @app.post("/v1/apps/{app}/forge", dependencies=guarded, status_code=202, response_model=Accepted,
+    @app.post("/v1/apps/{app}/forge", status_code=202, response_model=Accepted,
               tags=["runs"], responses=RUN_CODES)
     async def forge(app: str, body: Optional[ForgeRequest] = Body(None)) -> Any:
         """Forge the app (resume, update, or with force tear down and forge afresh): a run, queued."""
@@ -131,20 +130,20 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
         waiting = await blocking(_seconds, body.timeout)
         return await _answer(blocking(work.forge, service, app, body.force, waiting if body.wait else None))
 
-    @app.delete("/v1/apps/{app}/forge", dependencies=guarded, status_code=202, response_model=Accepted,
+    @app.delete("/v1/apps/{app}/forge", status_code=202, response_model=Accepted,
                 tags=["runs"], responses=RUN_CODES)
     async def teardown(app: str, body: Optional[TeardownRequest] = Body(None)) -> Any:
         """Tear the app down: a run, queued."""
         body = body or TeardownRequest()
         return await _answer(blocking(work.teardown, service, app, body.delete_volumes))
 
-    @app.get("/v1/runs/{run}", dependencies=guarded, response_model=RunDocument, tags=["runs"],
+    @app.get("/v1/runs/{run}", response_model=RunDocument, tags=["runs"],
              responses={**UNAUTHORIZED, **INVALID, 404: {"model": Error, "description": "No such run (or forgotten)"}})
     def get_run(run: str) -> Any:
         """A run and every event it emitted so far."""
         found = service.runs.get(run)
         if found is None:
-            raise ApiError(404, f"no run {run}: unknown, or finished long enough ago to be forgotten")
+            raise ApiError(404, "no such run: unknown, or one of the oldest finished runs, forgotten")
         return found
 
     @app.websocket("/v1/events")
@@ -152,10 +151,26 @@ def create_app(service: Service, token: str, bus: events_bus.Bus) -> FastAPI:
         if not authorized(websocket.headers.get("authorization"), token):
             await websocket.close(code=1008)  # before accept: the handshake is answered 403
             return
-        await websocket.accept()
         await bus.serve(websocket, app)
 
     return app
+
+
+class TokenGate:
+    """Every HTTP request but GET /healthz needs the token, checked before anything else is read (a
+    body that does not parse included), so an unauthorized client learns nothing but 401."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] != "/healthz":
+            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            if not authorized(header, self.token):
+                answer = JSONResponse({"error": "unauthorized: send Authorization: Bearer <token>"}, status_code=401,
+                                      headers={"WWW-Authenticate": "Bearer"})
+                return await answer(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 async def _answer(started) -> Any:

@@ -47,11 +47,12 @@ class Bus:
         self._subscribers.discard(subscriber)
 
     async def serve(self, websocket: Any, app: str | None) -> None:
-        """One accepted client, until it leaves, is dropped, or the server stops."""
-        subscriber = self.subscribe(app)
+        """Accept one client and send it events until it leaves, is dropped, or the server stops."""
+        subscriber = self.subscribe(app)  # before the handshake completes: a client that then starts a run sees it all
         with self._open:
             self._clients += 1
         try:
+            await websocket.accept()
             await pump(websocket, subscriber)
         finally:
             self.unsubscribe(subscriber)

@@ -131,15 +131,20 @@ def forge(service: Service, name: str, force: bool, wait_seconds: float | None) 
 
 def teardown(service: Service, name: str, delete_volumes: bool) -> tuple[int, dict]:
     from norn.cli.known import check_known
+    from norn.cli.wiring import store_for
     from norn.names import check_app_name
     from norn.operations import lifecycle
+    from norn.state import ForgeState
 
     accepting(service)
     check_app_name(name)
+    store = store_for(service.settings)
+    if store.load(name) is None:  # as the CLI's teardown: no lock (file) is taken for an app with no state
+        check_known(name, store, service.settings, service.folder)  # 404 for an app norn does not know
+        if not store.is_running(name):
+            return 200, {"ran": False, "message": lifecycle.decide_teardown(ForgeState(name), service.settings, None)}
 
     def decide(store) -> str | None:
-        if store.load(name) is None:
-            check_known(name, store, service.settings, service.folder)  # 404 for an app norn does not know
         return lifecycle.decide_teardown(lifecycle.current(store, name), service.settings, None)
 
     def work(store, connect, tools, sink) -> object:

@@ -17,7 +17,7 @@ def test_a_forge_and_a_teardown_watched_over_the_websocket_are_the_cli_events(no
     norn.write_spec(WEB_SPEC)
     server = serve()
     # Many clients: one for web, one for every app, and one that never reads (it must not slow anything).
-    with server.events("web") as socket, server.events() as everything, server.events():
+    with server.events("web") as socket, server.events() as everything, server.idle_client():
         status, accepted = server.request("POST", "/v1/apps/web/forge")
         assert status == 202
         assert accepted == {"run": accepted["run"], "app": "web", "operation": "forge",
@@ -82,6 +82,7 @@ def test_unknown_apps_and_runs_are_404_and_an_invalid_infraspec_is_422_with_vali
                           ("DELETE", "/v1/apps/nope/forge"), ("GET", "/v1/runs/nope")):
         status, body = server.request(method, route)
         assert status == 404 and set(body) == {"error"} and body["error"], (method, route, body)
+    assert not list(norn.state_dir.glob("nope*"))  # no lock file left behind for an unknown app
     validated = json.loads(norn("validate", str(path), "-o", "json").stdout)
     expected = [problem for result in validated for problem in result["problems"]]
     for method, route in (("POST", "/v1/apps/broken/forge"), ("GET", "/v1/apps/broken/plan")):

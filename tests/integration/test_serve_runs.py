@@ -24,10 +24,16 @@ def test_every_endpoint_but_healthz_needs_the_token(norn, cluster, serve):
         for token in (None, "wrong", TOKEN[:-1], TOKEN + "x"):
             status, body = server.request(method, path, token=token)
             assert status == 401 and set(body) == {"error"}, (method, path, token)
+    for method in ("POST", "DELETE"):  # the token first: a body that does not parse says nothing more
+        assert server.request(method, "/v1/apps/web/forge", token=None, raw=b"{bad")[0] == 401
+    assert server.request("GET", "/v1/apps/web/plan?force=maybe", token=None)[0] == 401
     assert server.request("GET", "/healthz", token=None) == (200, {"status": "ok"})
     for docs in ("/docs", "/redoc", "/openapi.json"):  # no docs UI, no document outside /v1 and its token
         assert server.request("GET", docs)[0] == 404
     assert '"GET /v1/apps HTTP/1.1" 401' in server.log()  # one plain line per request, without headers
+    # A close before accept is answered HTTP 403, no WebSocket opened: the ASGI spec's websocket.close
+    # (asgiref docs/specs/www.rst), as uvicorn implements it (uvicorn/protocols/websockets/
+    # websockets_sansio_impl.py, WebSocketsSansIOProtocol.send: "websocket.close" before the handshake).
     for token in (None, "wrong"):
         with pytest.raises(InvalidStatus) as refused:
             server.events(token=token).close()
@@ -90,7 +96,7 @@ def test_with_one_worker_runs_are_queued_in_order(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     norn.write_spec(CRON_SPEC)
     server = serve(NORN_SERVE_WORKERS="1")
-    cluster.inject(method="POST", path_contains="/services", delay=3)
+    cluster.inject(method="POST", path_contains="/services", delay=6)
     with server.events() as socket:
         first = server.request("POST", "/v1/apps/web/forge")[1]["run"]
         second = server.request("POST", "/v1/apps/nightly/forge")[1]["run"]
@@ -106,7 +112,7 @@ def test_with_one_worker_runs_are_queued_in_order(norn, cluster, serve):
 def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     server = serve()
-    cluster.inject(method="POST", path_contains="/services", delay=3)
+    cluster.inject(method="POST", path_contains="/services", delay=6)
     with server.events("web") as socket:
         run = server.request("POST", "/v1/apps/web/forge")[1]["run"]
         wait_for(lambda: cluster.count("POST", "/services"), what="create-service at work")
@@ -116,7 +122,7 @@ def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, clu
         events = until(socket, "forge.failed")
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=30)
-        assert closed.value.rcvd.code == 1001  # going away
+        assert closed.value.rcvd.code == 1001  # RFC 6455 section 7.4.1: 1001 "going away", a server going down
     assert server.process.wait(timeout=60) == 0
     steps = {e["payload"]["step"]: e["payload"]["status"] for e in events if e["type"] == "forge.step"}
     assert steps["create-service"] == "completed" and steps["patch-cloudflared"] == "failed"
@@ -132,7 +138,7 @@ def test_sigterm_lets_the_running_step_finish_then_a_cli_forge_resumes(norn, clu
 def test_with_the_kubernetes_state_backend_the_lease_excludes_a_cli(norn, cluster, serve):
     norn.write_spec(WEB_SPEC)
     server = serve("--state-backend", "kubernetes")
-    cluster.inject(method="POST", path_contains="/services", delay=3)
+    cluster.inject(method="POST", path_contains="/services", delay=6)
     status, accepted = server.request("POST", "/v1/apps/web/forge")
     assert status == 202
     cli = norn("forge", "web", NORN_STATE_BACKEND="kubernetes")
@@ -140,3 +146,17 @@ def test_with_the_kubernetes_state_backend_the_lease_excludes_a_cli(norn, cluste
     assert server.finished(accepted["run"])["status"] == "completed"
     assert server.request("GET", "/v1/apps/web")[1]["status"] == "forged"
     assert not (norn.state_dir / "web.json").exists()  # kept in the cluster, not in a local file
+
+
+def test_of_simultaneous_posts_for_one_app_one_is_accepted_the_others_409(norn, cluster, serve):
+    from concurrent.futures import ThreadPoolExecutor
+
+    norn.write_spec(CRON_SPEC)
+    server = serve()
+    cluster.inject(method="POST", path_contains="/cronjobs", delay=5)  # the run holds the app meanwhile
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: server.request("POST", "/v1/apps/nightly/forge"), range(6)))
+    assert sorted(status for status, _ in answers) == [202, 409, 409, 409, 409, 409]
+    accepted = next(body for status, body in answers if status == 202)
+    assert server.finished(accepted["run"])["status"] == "completed"
+    assert cluster.count("POST", "/cronjobs") == 1

@@ -81,6 +81,18 @@ class Server:
         return connect(f"ws://127.0.0.1:{self.port}/v1/events{query}", additional_headers=headers,
                        open_timeout=30)
 
+    def idle_client(self) -> socket.socket:
+        """A WebSocket client that completes the handshake and then never reads: a plain socket."""
+        client = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        client.sendall((f"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += client.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 101")  # switched; from now on it reads nothing
+        return client
+
     def run_document(self, run: str) -> dict:
         status, document = self.request("GET", f"/v1/runs/{run}")
         assert status == 200, document

@@ -25,6 +25,9 @@ class FakeSocket:
         await self.gone.wait()
         return {"type": "websocket.disconnect"}
 
+    async def accept(self) -> None:
+        pass
+
     async def close(self, code: int, reason: str = "") -> None:
         self.closed = (code, reason)
 
@@ -55,6 +58,8 @@ async def _fan_out(bound: int, count: int):
 
 
 def test_a_client_that_does_not_keep_up_is_dropped_with_1008_and_the_others_get_everything():
+    # RFC 6455 section 7.4.1: 1008 "policy violation", the generic code for an endpoint ending a connection
+    # over a rule of its own (here: keep up); 1011 is kept for a server's unexpected condition.
     slow, fast, other = asyncio.run(_fan_out(bound=3, count=10))
     assert slow.closed[0] == TOO_SLOW and slow.sent == []
     assert len(fast.sent) == 10 and fast.closed[0] == GOING_AWAY  # in order, then 1001 at shutdown
@@ -65,3 +70,26 @@ def test_a_client_that_does_not_keep_up_is_dropped_with_1008_and_the_others_get_
 def test_a_client_behind_by_less_than_the_bound_is_not_dropped():
     slow, fast, other = asyncio.run(_fan_out(bound=50, count=10))
     assert slow.closed is None and fast.closed[0] == GOING_AWAY and len(fast.sent) == 10
+
+
+def test_an_event_published_while_the_handshake_completes_reaches_the_client():
+    """A client that starts a run as soon as its handshake is answered must see the run's first event."""
+
+    async def scenario():
+        bus = Bus()
+        bus.bind(asyncio.get_running_loop())
+        client = FakeSocket()
+
+        async def accept() -> None:  # the 101 reaches the client, which POSTs at once
+            bus.publish(event("web", 0))
+            await asyncio.sleep(0)
+
+        client.accept = accept
+        serving = asyncio.create_task(bus.serve(client, None))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        bus.end_all()
+        await asyncio.wait_for(serving, 5)
+        return client
+
+    assert len(asyncio.run(scenario()).sent) == 1
