@@ -38,7 +38,7 @@ def bash(norn: Norn, line: str, **env: str) -> list[str]:
 
 
 def test_bash_completes_commands_flags_and_app_names(apps):
-    assert bash(apps, "norn ") == ["forge", "teardown", "status", "validate", "plan", "forget", "state"]
+    assert bash(apps, "norn ") == ["forge", "teardown", "status", "validate", "plan", "serve", "forget", "state"]
     assert bash(apps, "norn st") == ["status", "state"]
     assert bash(apps, "norn state ") == ["migrate"]
     assert {"--live", "--exit-code", "--namespace", "--kubeconfig", "--output"} <= set(bash(apps, "norn status --"))
