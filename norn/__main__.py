@@ -1,3 +1,3 @@
-from norn.cli import main
+from norn.cli import run
 
-main()
+run()

@@ -9,7 +9,7 @@ before they load (docs/performance.md: about 3 ms of collections during typer's 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from norn.cli import gcpause
 
@@ -22,6 +22,45 @@ def main() -> None:
         sys.modules[__name__].app(prog_name="norn")
     finally:
         gcpause.at_exit()
+
+
+def run() -> NoReturn:
+    """The console script (and ``python -m norn``): the command, then ``leave`` with its exit code."""
+    try:
+        main()
+    except SystemExit as exc:
+        leave(exc.code)
+    leave(0)
+
+
+def leave(code: object) -> NoReturn:
+    """Exit as ``sys.exit(code)`` does, but without the interpreter's teardown of every module: about 3 ms
+    of a `norn status` (median of 60 runs), spent freeing what an ending process need not free.
+
+    The atexit handlers run and the output is flushed first. While a thread that is not a daemon still
+    works, or when a flush fails (the reader went away), the ordinary exit does what it always did.
+    """
+    import atexit
+    import os
+    import threading
+
+    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
+           if thread is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()  # what the interpreter's own exit would run first
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # as sys.exit("message") does: the message on stderr, exit status 1
+        print(code, file=sys.stderr)
+        status = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(status)
+    os._exit(status)
 
 
 def __getattr__(name: str) -> Any:
