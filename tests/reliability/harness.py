@@ -408,6 +408,7 @@ class Point:
     path: str | None = None
     applied: Callable[[KubeAPI], bool] | None = None  # whether it took effect; None: a read, it applies nothing
     api: str = "kubernetes"  # or cloudflare: which stand-in answers it
+    operation: str = "forge"  # forge | teardown: the run it is a point of
 
     @property
     def moments(self) -> list[str]:

@@ -32,7 +32,6 @@ comes once the killed run's Lease has expired, as its holder line says.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
@@ -44,10 +43,12 @@ from tests.reliability import figures
 from tests.reliability.harness import (
     FORGE,
     TEARDOWN,
-    Gate,
+    Point,
     age_restart,
     assert_converged,
     configmap_text,
+    kill_at_cloudflare_api,
+    kill_at_cloudflared,
     kill_at_request,
     restart_stamp,
     wait_until,
@@ -72,50 +73,38 @@ def restarted(since: str | None) -> Callable[[KubeAPI], bool]:
     return lambda server: restart_stamp(server) != since
 
 
-@dataclass(frozen=True)
-class Point:
-    operation: str  # forge | teardown
-    step: str
-    request: str  # how the docs and test ids name it
-    method: str | None = None  # None: the cloudflared call
-    path: str | None = None
-    applied: Callable[[KubeAPI], bool] | None = None  # None: a read, it applies nothing
-    api: str = "kubernetes"  # or cloudflare: which stand-in answers it
-
-    @property
-    def moments(self) -> list[str]:
-        if self.api == "cloudflare":  # the stand-in applies a request as it reads it: no "held, not applied"
-            return ["before", "applied"] if self.method == "DELETE" else ["before"]
-        return ["before", "held", "applied"] if self.applied or self.method is None else ["before", "held"]
+def at(operation: str, *fields, **more) -> Point:
+    """A crash point of ``operation`` (forge | teardown)."""
+    return Point(*fields, **more, operation=operation)
 
 
 OLD_STAMP = "2000-01-01T00:00:00Z"  # cloudflared's restartedAt before a teardown (see age_restart)
 
 POINTS = [
-    Point("forge", "create-deployment", "POST pvc", "POST", "/persistentvolumeclaims",
+    at("forge", "create-deployment", "POST pvc", "POST", "/persistentvolumeclaims",
           exists("persistentvolumeclaims", "default", "web-data")),
-    Point("forge", "create-deployment", "POST deployment", "POST", "/namespaces/default/deployments",
+    at("forge", "create-deployment", "POST deployment", "POST", "/namespaces/default/deployments",
           exists("deployments", "default", "web", "apps")),
-    Point("forge", "create-service", "POST service", "POST", "/namespaces/default/services",
+    at("forge", "create-service", "POST service", "POST", "/namespaces/default/services",
           exists("services", "default", "web-svc")),
-    Point("forge", "patch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
-    Point("forge", "patch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(True)),
-    Point("forge", "create-dns-route", "cloudflared route dns"),
-    Point("forge", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
+    at("forge", "patch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
+    at("forge", "patch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(True)),
+    at("forge", "create-dns-route", "cloudflared route dns"),
+    at("forge", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
           restarted(None)),
-    Point("teardown", "remove-dns-route", "GET Cloudflare zones", "GET", "/client/v4/zones?", api="cloudflare"),
-    Point("teardown", "remove-dns-route", "GET Cloudflare DNS records", "GET", "/dns_records?", api="cloudflare"),
-    Point("teardown", "remove-dns-route", "DELETE Cloudflare DNS record", "DELETE", "/dns_records/",
+    at("teardown", "remove-dns-route", "GET Cloudflare zones", "GET", "/client/v4/zones?", api="cloudflare"),
+    at("teardown", "remove-dns-route", "GET Cloudflare DNS records", "GET", "/dns_records?", api="cloudflare"),
+    at("teardown", "remove-dns-route", "DELETE Cloudflare DNS record", "DELETE", "/dns_records/",
           api="cloudflare"),
-    Point("teardown", "unpatch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
-    Point("teardown", "unpatch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(False)),
-    Point("teardown", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
+    at("teardown", "unpatch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
+    at("teardown", "unpatch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(False)),
+    at("teardown", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
           restarted(OLD_STAMP)),
-    Point("teardown", "delete-service", "DELETE service", "DELETE", "/services/web-svc",
+    at("teardown", "delete-service", "DELETE service", "DELETE", "/services/web-svc",
           gone("services", "default", "web-svc")),
-    Point("teardown", "delete-deployment", "DELETE deployment", "DELETE", "/deployments/web",
+    at("teardown", "delete-deployment", "DELETE deployment", "DELETE", "/deployments/web",
           gone("deployments", "default", "web", "apps")),
-    Point("teardown", "delete-deployment", "DELETE pvc", "DELETE", "/persistentvolumeclaims/web-data",
+    at("teardown", "delete-deployment", "DELETE pvc", "DELETE", "/persistentvolumeclaims/web-data",
           gone("persistentvolumeclaims", "default", "web-data")),
 ]
 CASES = [(point, moment) for point in POINTS for moment in point.moments]
@@ -155,9 +144,11 @@ def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(
     cluster.clear_log()
 
     if point.method is None:
-        kill_around_cloudflared(norn, cloudflared_bin, moment)
+        kill_at_cloudflared(norn, cloudflared_bin, moment, FORGE, "create-dns-route", "web.example.com")
+        if moment != "applied":
+            assert cloudflared_bin.routes() == {}
     elif point.api == "cloudflare":
-        kill_around_cloudflare_api(norn, cfapi, point, moment)
+        kill_at_cloudflare_api(norn, cfapi, point, moment, TEARDOWN, "web.example.com")
     else:
         kill_at_request(norn, cluster, point, moment, args)
 
@@ -187,38 +178,3 @@ def test_a_kill_at_any_point_is_repaired_by_a_plain_rerun(
     figures.count(f"crash_points_{point.operation}")
     if backend == "kubernetes":
         figures.count("crash_points_kubernetes")
-
-
-def kill_around_cloudflare_api(norn, cfapi, point: Point, moment: str) -> None:
-    with Gate(cfapi, point.method, point.path, answer=moment == "applied") as gate:
-        process = norn.start(*TEARDOWN)
-        wait_until(gate.caught.is_set, f"{point.request} to reach the gate", process=process)
-        process.kill()
-    logged = [r for r in cfapi.requests if gate.matches(r.method, r.path + ("?" if r.query else ""))]
-    if moment == "before":
-        assert logged == []  # it never reached the server
-    else:
-        assert len(logged) == 1 and cfapi.records("web.example.com") == []  # applied, never answered
-
-
-def kill_around_cloudflared(norn, cloudflared_bin, moment: str) -> None:
-    if moment == "before":
-        cloudflared_bin.set_mode("hang")  # should it start before the kill lands, it does nothing
-        process = norn.start(*FORGE)
-        wait_until(lambda: norn.step_in_flight() == ("create-dns-route", "running"),
-                   "the state to record create-dns-route as running", process=process)
-        process.kill()
-        assert cloudflared_bin.routes() == {}
-    elif moment == "held":
-        cloudflared_bin.set_mode("hang")
-        process = norn.start(*FORGE)
-        routing = lambda: any(call[:1] + call[3:5] == ["tunnel", "route", "dns"] for call in cloudflared_bin.calls())  # noqa: E731
-        wait_until(routing, "cloudflared to be asked for the route", process=process)  # not its ingress validate
-        process.kill()
-        assert cloudflared_bin.routes() == {}
-    else:
-        cloudflared_bin.set_mode("hang-after-route")
-        process = norn.start(*FORGE)
-        wait_until(lambda: cloudflared_bin.routes(), "cloudflared to add the route", process=process)
-        process.kill()
-    cloudflared_bin.set_mode("ok")

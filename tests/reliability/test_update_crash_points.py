@@ -32,7 +32,6 @@ DNSRouteResult.SuccessSummary), and Cloudflare's list of a deleted record is emp
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
