@@ -1,7 +1,8 @@
 """The command line: the console script, and the Typer app (root.py). Thin.
 
 Each command lives in its own module, imported only when it runs (commands.py holds the table);
-exits.py is the one place where errors become exit codes; gcpause.py is the garbage-collector policy.
+exits.py is the one place where errors become exit codes; gcpause.py is the garbage-collector policy;
+fastpath.py answers the plain `norn status [APP]` without typer.
 This module imports neither typer nor the app, so the console script turns the collector off
 before they load (docs/performance.md: about 3 ms of collections during typer's import).
 """
@@ -25,8 +26,12 @@ def main() -> None:
 
 
 def run() -> NoReturn:
-    """The console script (and ``python -m norn``): the command, then ``leave`` with its exit code."""
+    """The console script (and ``python -m norn``): the command, then ``leave`` with its exit code.
+    `norn status [APP]` is answered without typer (fastpath.py)."""
+    from norn.cli import fastpath
+
     try:
+        fastpath.run(sys.argv[1:])
         main()
     except SystemExit as exc:
         leave(exc.code)

@@ -3,8 +3,6 @@ adapters, and the plan printed. No lock is taken and nothing is written anywhere
 
 from __future__ import annotations
 
-import typer
-
 from norn.cli.exits import Exit
 from norn.cli.printing import out, out_document
 from norn.cli.wiring import connector, cwd, settings_for, store_for
@@ -53,4 +51,4 @@ def show_plan(found, output, server_settings, *, yaml_objects: bool = True) -> N
         for line in views.plan_lines(found):
             out(line)
     if found.fails:
-        raise typer.Exit(Exit.STEP_FAILED)
+        raise SystemExit(Exit.STEP_FAILED)

@@ -7,8 +7,6 @@ app; 130 interrupted.
 
 from __future__ import annotations
 
-import typer
-
 from norn.cli.printing import out
 from norn.errors import NornError, StepFailed, UsageError
 
@@ -46,11 +44,11 @@ class handled:
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
-        if exc is None or isinstance(exc, (typer.Exit, typer.Abort, SystemExit)):
-            return False
+        if exc is None or isinstance(exc, SystemExit):
+            return False  # (typer's Exit and Abort, and bugs, are not norn's errors: they pass below)
         if isinstance(exc, KeyboardInterrupt):
             out(f"interrupted; {self.resume} to resume", err=True)
-            raise typer.Exit(Exit.INTERRUPTED)
+            raise SystemExit(Exit.INTERRUPTED)
         error = as_norn_error(exc)
         if error is None:
             return False  # a bug: let the traceback show
@@ -65,7 +63,7 @@ class handled:
             out(f"error: {error.message}", err=True)
             if error.hint:
                 out(f"hint: {error.hint}", err=True)
-        raise typer.Exit(error.exit_code)
+        raise SystemExit(error.exit_code)
 
 
 def as_norn_error(exc: BaseException) -> NornError | None:

@@ -3,8 +3,6 @@ its plain event lines (NDJSON with --output json), its summary and its exit code
 
 from __future__ import annotations
 
-import typer
-
 from norn.cli.interrupts import interruptible
 from norn.cli.printing import out, sink
 from norn.errors import UsageError
@@ -28,7 +26,7 @@ def checked(find):
         for line in problems.lines:
             out(f"error: {line}", err=True)
         out("nothing was run", err=True)
-        raise typer.Exit(problems.exit_code) from None
+        raise SystemExit(problems.exit_code) from None
 
 
 def run(operation: str, start, output: str) -> None:
@@ -41,4 +39,4 @@ def run(operation: str, start, output: str) -> None:
     out("\n".join(summary.lines(results, operation)), err=output == "json")
     code = worst(results)
     if code:
-        raise typer.Exit(code)
+        raise SystemExit(code)

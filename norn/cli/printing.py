@@ -7,16 +7,24 @@ import json
 import sys
 from contextlib import contextmanager
 
-import typer
-
 from norn.cli import gcpause
 
 
 def out(text: str, nl: bool = True, err: bool = False) -> None:
-    """Print; when the reader has gone (a closed pipe: norn status | head -1) the output is
-    dropped, and the command goes on to the outcome and exit code it would have had."""
+    """Print and flush (as click's echo did; written here so that `norn status` needs no typer); when
+    the reader has gone (a closed pipe: norn status | head -1) the output is dropped, and the command
+    goes on to the outcome and exit code it would have had."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:  # no console at all (pythonw): nothing to print to
+        return
+    text = f"{text}\n" if nl else text
     try:
-        typer.echo(text, nl=nl, err=err)
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # a stream that cannot show a character (PYTHONIOENCODING=ascii): "?" instead
+            encoding = stream.encoding or "utf-8"
+            stream.write(text.encode(encoding, "replace").decode(encoding))
+        stream.flush()
     except OSError:
         from norn.output.guard import discard
 

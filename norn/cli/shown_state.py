@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
 from norn.cli.exits import Exit
 from norn.cli.printing import out
 
@@ -25,7 +23,7 @@ def report_problems(problems) -> None:
     for problem in problems:
         out(f"error: {problem}", err=True)
     if problems:
-        raise typer.Exit(Exit.USAGE)
+        raise SystemExit(Exit.USAGE)
 
 
 def in_namespace(states, namespace: str | None) -> list:

@@ -47,4 +47,4 @@ def migrate(
             copied = sum(r.outcome == migration.COPIED for r in results)
             out(f"copied {copied} of {len(results)} app{'s' if len(results) != 1 else ''}")
         if not all(r.ok for r in results):
-            raise typer.Exit(Exit.STEP_FAILED)
+            raise SystemExit(Exit.STEP_FAILED)

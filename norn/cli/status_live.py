@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
 from norn.cli import options as o
 from norn.cli.exits import Exit
 from norn.cli.printing import out, out_document, show_status
@@ -52,7 +50,7 @@ def status_live(app_name, settings, store, output, *, namespace=None, exit_code=
             out("\n" + "\n".join(plain.lines(live_status(found, title=found.app))))
     report_problems(problems)
     if exit_code and any(found.drift for found in lives):
-        raise typer.Exit(Exit.DRIFT)
+        raise SystemExit(Exit.DRIFT)
 
 
 def spec_or_problem(app_name: str, settings):

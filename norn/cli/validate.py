@@ -38,4 +38,4 @@ def validate(
                 for line in validation.lines(result):
                     out(line)
         if not all(r.ok for r in results):
-            raise typer.Exit(Exit.USAGE)
+            raise SystemExit(Exit.USAGE)

@@ -58,7 +58,7 @@ class Service:
 
 def apps(service: Service) -> list:
     """The document of `norn status -o json`."""
-    from norn.cli.status import apps_states
+    from norn.cli.status_recorded import apps_states
     from norn.cli.wiring import store_for
     from norn.output.rows import status_json
 
@@ -71,7 +71,7 @@ def apps(service: Service) -> list:
 def app(service: Service, name: str) -> dict:
     """The document of `norn status APP -o json`."""
     from norn.cli.shown_state import as_seen
-    from norn.cli.status import known_state
+    from norn.cli.status_recorded import known_state
     from norn.cli.wiring import store_for
     from norn.output.rows import status_json
 

@@ -2,17 +2,16 @@
 input, Ctrl-C as 130, and anything else (a bug) left to show its traceback."""
 
 import pytest
-import typer
 
 from norn.cli.exits import Exit, InterruptedAtPrompt, handled
 from norn.errors import StepFailed, UsageError
 
 
 def exit_code_of(exc: BaseException) -> int:
-    with pytest.raises(typer.Exit) as raised:
+    with pytest.raises(SystemExit) as raised:
         with handled(debug=False):
             raise exc
-    return raised.value.exit_code
+    return raised.value.code
 
 
 def test_norn_errors_exit_with_their_code_and_say_why(capsys):
@@ -49,7 +48,7 @@ def test_a_bug_keeps_its_traceback():
 ])
 def test_after_a_forced_forge_the_way_on_is_the_forge_without_force(capsys, exc, said):
     """forge --force passes how to resume: rerunning it would tear the app down again."""
-    with pytest.raises(typer.Exit):
+    with pytest.raises(SystemExit):
         with handled(debug=False, resume="run norn forge web without --force"):
             raise exc
     assert capsys.readouterr().err == said
