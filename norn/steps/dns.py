@@ -14,11 +14,9 @@ import yaml
 
 from norn.cloudflare import cloudflared
 from norn.errors import NornError, StepError
-from norn.kube.kinds import CONFIGMAP
 from norn.resources import DnsRoute
-from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps.pipeline import Context
-from norn.steps.routed import gathered_config, routed_by_others
+from norn.steps.routed import gathered_config, read_config, routed_by_others
 
 TOKEN_HOW = (
     "set CLOUDFLARE_API_TOKEN to an API token with the Zone.DNS edit permission on the zone, "
@@ -160,10 +158,8 @@ def _tunnel_id(ctx: Context, route: DnsRoute) -> tuple[str | None, str]:
 
 def _configured_tunnel(ctx: Context) -> str | None:
     """The ``tunnel:`` of the cloudflared ConfigMap's config when it is a UUID (it may be a name)."""
-    settings = ctx.settings
     try:
-        configmap = ctx.cluster.get(CONFIGMAP, settings.cloudflared_namespace, settings.cloudflared_configmap)
-        config = yaml.safe_load(((configmap or {}).get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or "")
+        config = yaml.safe_load(read_config(ctx) or "")
     except (NornError, yaml.YAMLError):
         return None
     try:
