@@ -55,6 +55,11 @@ def find_rule(config_text: str, hostname: str) -> str | None:
     return cfg.rules[hit[0]].get("service") if hit else None
 
 
+def rules(config_text: str) -> list[dict[Any, Any]]:
+    """The config's rules but the catch-all, read as every edit reads them (IngressError when they cannot be)."""
+    return _parse(config_text).rules[:-1]
+
+
 def add_rule(config_text: str, hostname: str, service: str) -> tuple[str, bool]:
     """Route `hostname` to `service` with a rule inserted just before the catch-all.
 

@@ -1,7 +1,9 @@
 """create-dns-route / remove-dns-route: cloudflared creates the CNAME, the Cloudflare API deletes it.
 
-remove-dns-route never fails a teardown: a CNAME it cannot delete is reported as
-a warning naming the record, and the rest of the teardown goes on.
+remove-dns-route never fails a teardown on a record: a CNAME it cannot delete, or
+that a rule not norn's still routes (steps/routed.py), is reported as a warning
+naming the record, and the rest of the teardown goes on. Only a cloudflared
+ConfigMap it cannot read fails it, before any record is forgotten.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import yaml
 
 from norn.cloudflare import cloudflared
 from norn.errors import NornError, StepError
-from norn.kube.kinds import CONFIGMAP
 from norn.resources import DnsRoute
-from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps.pipeline import Context
+from norn.steps.routed import gathered_config, read_config, routed_by_others
 
 TOKEN_HOW = (
     "set CLOUDFLARE_API_TOKEN to an API token with the Zone.DNS edit permission on the zone, "
@@ -77,13 +78,27 @@ class RemoveDnsRoute:
         return None if ctx.resources.dns_route or ctx.resources.replaced.dns_routes else "no DNS route recorded"
 
     def run(self, ctx: Context) -> str:
-        said = []
-        if ctx.resources.dns_route:  # forgotten first: a record left behind is warned about, never retried forever
-            route, ctx.resources.dns_route = ctx.resources.dns_route, None
-            said.append(remove_route(ctx, route))
-        while ctx.resources.replaced.dns_routes:  # what an unfinished update replaced
-            said.append(remove_route(ctx, ctx.resources.replaced.dns_routes.pop(0)))
+        resources, said = ctx.resources, []
+        hostnames = [route.hostname for route in [resources.dns_route, *resources.replaced.dns_routes] if route]
+        # Without a token nothing is deleted, so whose rule routes a name need not be read.
+        others = routed_by_others(ctx, hostnames, gathered_config) if ctx.settings.cloudflare_token else {}
+        if resources.dns_route:  # forgotten first: a record left behind is warned about, never retried forever
+            route, resources.dns_route = resources.dns_route, None
+            said.append(remove_unless_routed(ctx, route, others))
+        while resources.replaced.dns_routes:  # what an unfinished update replaced
+            said.append(remove_unless_routed(ctx, resources.replaced.dns_routes.pop(0), others))
         return "\n".join(said)
+
+
+def remove_unless_routed(ctx: Context, route: DnsRoute, others: dict[str, str]) -> str:
+    """remove_route, unless ``others`` (routed_by_others) has the hostname: its CNAME is then kept for that rule."""
+    service = others.get(route.hostname)
+    if service is None:
+        return remove_route(ctx, route)
+    why = f"the cloudflared config still routes it to {service}, with a rule that is not norn's"
+    ctx.tools.recorder.keep(f"DNS record {route.hostname} → tunnel {route.tunnel}", why,
+                            f"keep the CNAME {route.hostname}: {why}")
+    return f"warning: kept the CNAME {route.hostname}: {why} (no longer norn's to delete)"
 
 
 def remove_route(ctx: Context, route: DnsRoute) -> str:
@@ -143,10 +158,8 @@ def _tunnel_id(ctx: Context, route: DnsRoute) -> tuple[str | None, str]:
 
 def _configured_tunnel(ctx: Context) -> str | None:
     """The ``tunnel:`` of the cloudflared ConfigMap's config when it is a UUID (it may be a name)."""
-    settings = ctx.settings
     try:
-        configmap = ctx.cluster.get(CONFIGMAP, settings.cloudflared_namespace, settings.cloudflared_configmap)
-        config = yaml.safe_load(((configmap or {}).get("data") or {}).get(CLOUDFLARED_CONFIG_KEY) or "")
+        config = yaml.safe_load(read_config(ctx) or "")
     except (NornError, yaml.YAMLError):
         return None
     try:

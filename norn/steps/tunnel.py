@@ -25,9 +25,10 @@ CONFLICT_BACKOFF_CAP = 1.0
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 # The points where a step touches the shared tunnel, by step name: what a many-app run gathers (tunnel_batch).
-EDIT, RESTART = "edit", "restart"
+# READ: remove-dns-route's look at the config (steps/routed.py), one GET for the run.
+EDIT, RESTART, READ = "edit", "restart", "read"
 POINTS = {"patch-cloudflared": EDIT, "unpatch-cloudflared": EDIT, "update-cloudflared": EDIT,
-          "restart-cloudflared": RESTART}
+          "restart-cloudflared": RESTART, "remove-dns-route": READ}
 
 
 def configmap_name(ctx: Context) -> str:

@@ -1,7 +1,7 @@
 """The shared tunnel in a many-app run: every app's config edit in one write, one restart for all.
 
 Each app of the run works in its own thread. When a step reaches a point that touches the shared
-tunnel (an EDIT of the cloudflared config, a RESTART of cloudflared), it waits there until every
+tunnel (a READ or an EDIT of the cloudflared config, a RESTART of cloudflared), it waits there until every
 other app of the run has either reached the same point or can no longer reach it: its run ended,
 or the steps it has left have no such point (the pipeline says which steps an app runs and which
 it has passed). Then one of the waiting threads carries out the point for all of them at once,

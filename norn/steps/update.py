@@ -17,16 +17,14 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
 
-from norn.cloudflare import ingress
-from norn.cloudflare.ingress import IngressError
 from norn.errors import StepError
 from norn.kube import smp
-from norn.kube.kinds import CONFIGMAP, CRONJOB, DEPLOYMENT, PVC, SERVICE, Kind
+from norn.kube.kinds import CRONJOB, DEPLOYMENT, PVC, SERVICE, Kind
 from norn.kube.quantity import quantity_value
-from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps import delete_owned, ensure_created, manifests, redacted, update_owned
-from norn.steps.dns import remove_route
+from norn.steps.dns import remove_unless_routed
 from norn.steps.pipeline import Context, Skip
+from norn.steps.routed import routed_by_others
 
 if TYPE_CHECKING:
     from norn.infraspec.model import Infraspec
@@ -184,14 +182,10 @@ class RemoveReplaced:
 
     def run(self, ctx: Context) -> str:
         replaced, said = ctx.resources.replaced, []
+        # norn's rule for a replaced hostname was replaced or removed: a rule of it left is someone else's
         others = routed_by_others(ctx, [route.hostname for route in replaced.dns_routes])
         while replaced.dns_routes:
-            route = replaced.dns_routes[0]
-            if route.hostname in others:  # norn's rule for it was replaced: the one left is someone else's
-                said.append(f"kept the CNAME {route.hostname}: the cloudflared config still routes it to "
-                            f"{others[route.hostname]}, with a rule that is not norn's (no longer norn's to delete)")
-            else:
-                said.append(remove_route(ctx, route))
+            said.append(remove_unless_routed(ctx, replaced.dns_routes[0], others))
             replaced.dns_routes.pop(0)
         while replaced.services:
             said.append(delete_owned(ctx, SERVICE, replaced.services[0]))
@@ -200,25 +194,6 @@ class RemoveReplaced:
             said.append(delete_owned(ctx, PVC, replaced.volumes[0]))
             replaced.volumes.pop(0)
         return "\n".join(said)
-
-
-def routed_by_others(ctx: Context, hostnames: list[str]) -> dict[str, str]:
-    """The hostnames of ``hostnames`` that a rule of the cloudflared config routes, with the service: once
-    update-cloudflared replaced or removed norn's rule for them, such a rule is someone else's, who needs the
-    CNAME. One read of the ConfigMap, only when there are hostnames to ask about; a config norn cannot read
-    counts every hostname as routed (a record is kept rather than a route broken)."""
-    if not hostnames:
-        return {}
-    settings = ctx.settings
-    configmap = ctx.cluster.get(CONFIGMAP, settings.cloudflared_namespace, settings.cloudflared_configmap)
-    text = ((configmap or {}).get("data") or {}).get(CLOUDFLARED_CONFIG_KEY)
-    if configmap is None or text is None:
-        return {}  # no cloudflared config: nothing routes through the tunnel
-    try:
-        found = {hostname: ingress.find_rule(text, hostname) for hostname in hostnames}
-    except IngressError:
-        return dict.fromkeys(hostnames, "a service norn cannot tell (the config does not parse)")
-    return {hostname: service for hostname, service in found.items() if service is not None}
 
 
 def refusals(state: "ForgeState", spec: "Infraspec", settings: "Settings") -> list[str]:

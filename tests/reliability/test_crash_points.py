@@ -92,11 +92,13 @@ POINTS = [
     at("forge", "create-dns-route", "cloudflared route dns"),
     at("forge", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
           restarted(None)),
+    # remove-dns-route reads the config first (whose rule routes the name, steps/routed.py); unpatch-cloudflared's
+    # GET comes second, and a kill at it is the kill before its PUT
+    at("teardown", "remove-dns-route", "GET configmap", "GET", "/configmaps/cloudflared"),
     at("teardown", "remove-dns-route", "GET Cloudflare zones", "GET", "/client/v4/zones?", api="cloudflare"),
     at("teardown", "remove-dns-route", "GET Cloudflare DNS records", "GET", "/dns_records?", api="cloudflare"),
     at("teardown", "remove-dns-route", "DELETE Cloudflare DNS record", "DELETE", "/dns_records/",
           api="cloudflare"),
-    at("teardown", "unpatch-cloudflared", "GET configmap", "GET", "/configmaps/cloudflared"),
     at("teardown", "unpatch-cloudflared", "PUT configmap", "PUT", "/configmaps/cloudflared", rule_present(False)),
     at("teardown", "restart-cloudflared", "PATCH cloudflared deployment", "PATCH", "/deployments/cloudflared",
           restarted(OLD_STAMP)),
