@@ -168,30 +168,38 @@ class ForgeState(Record):
 
 
 def _text(value: Any) -> bool:
-    return isinstance(value, str)
+    return value is None or isinstance(value, str)
 
 
-def _optional(check: Any) -> Any:
-    return lambda value: value is None or check(value)
+def _step(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    ms = item.get("durationMs")
+    return (isinstance(item.get("step"), str) and isinstance(item.get("status"), str) and _text(item.get("output"))
+            and (ms is None or (isinstance(ms, int) and not isinstance(ms, bool))))
 
 
-# What each key of the document must hold when present: anything else makes the file unreadable (exit 2),
-# never a crash half-way through a run (Resources.from_json checks ``resources``).
+def _steps(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(map(_step, value)))
+
+
+def _applied(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and all(
+        isinstance(key, str) and isinstance(obj, dict) for key, obj in value.items()))
+
+
+# What each key of the document must hold when present (None: absent): anything else makes the file unreadable
+# (exit 2), never a crash half-way through a run (Resources.from_json checks ``resources``). Plain functions, made
+# once: `norn status` checks every app's file (1,000 apps: docs/performance.md).
 _DOCUMENT_SHAPES = {
-    "steps": _optional(lambda value: isinstance(value, list) and all(
-        isinstance(item, dict) and _text(item.get("step")) and _text(item.get("status"))
-        and _optional(_text)(item.get("output"))
-        and _optional(lambda ms: isinstance(ms, int) and not isinstance(ms, bool))(item.get("durationMs"))
-        for item in value
-    )),
-    "operation": _optional(lambda value: value in ("forge", "teardown")),
-    "error": _optional(_text),
-    "startedAt": _optional(_text),
-    "finishedAt": _optional(_text),
-    "specDigest": _optional(_text),
-    "applied": _optional(lambda value: isinstance(value, dict) and all(
-        isinstance(key, str) and isinstance(obj, dict) for key, obj in value.items())),
-    "movedTo": _optional(lambda value: value in BACKENDS),
+    "steps": _steps,
+    "operation": lambda value: value in (None, "forge", "teardown"),
+    "error": _text,
+    "startedAt": _text,
+    "finishedAt": _text,
+    "specDigest": _text,
+    "applied": _applied,
+    "movedTo": lambda value: value is None or value in BACKENDS,
 }
 
 

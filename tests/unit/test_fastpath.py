@@ -1,18 +1,18 @@
-"""Which command lines norn answers without typer: `status` and `status APP` alone (norn/cli/fastpath.py)."""
+"""Which command lines norn answers without typer: `status APP` alone (norn/cli/fastpath.py)."""
 
 import pytest
 
 from norn.cli.fastpath import plain_status
 
 
-@pytest.mark.parametrize("argv", [["status"], ["status", "web"], ["status", "status"], ["status", ""]])
-def test_the_plain_forms_are_answered_without_typer(argv, monkeypatch):
+@pytest.mark.parametrize("argv", [["status", "web"], ["status", "status"], ["status", ""]])
+def test_the_plain_form_is_answered_without_typer(argv, monkeypatch):
     monkeypatch.delenv("_NORN_COMPLETE", raising=False)
     assert plain_status(argv)
 
 
 @pytest.mark.parametrize("argv", [
-    [], ["--help"], ["--version"], ["forge", "web"], ["status", "--help"], ["status", "-h"], ["status", "web", "-o", "json"],
+    [], ["status"], ["--help"], ["--version"], ["forge", "web"], ["status", "--help"], ["status", "-h"], ["status", "web", "-o", "json"],
     ["status", "-o", "json"], ["status", "--live"], ["status", "web", "--debug"], ["status", "a", "b"],
     ["status", "--", "web"], ["status", "-"], ["statu"], ["Status"], ["validate"],
 ])
