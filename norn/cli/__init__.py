@@ -2,7 +2,7 @@
 
 Each command lives in its own module, imported only when it runs (commands.py holds the table);
 exits.py is the one place where errors become exit codes; gcpause.py is the garbage-collector policy;
-fastpath.py answers the plain `norn status [APP]` without typer.
+fastpath.py answers the plain `norn status APP` without typer.
 This module imports neither typer nor the app, so the console script turns the collector off
 before they load (docs/performance.md: about 3 ms of collections during typer's import).
 """
@@ -27,7 +27,7 @@ def main() -> None:
 
 def run() -> NoReturn:
     """The console script (and ``python -m norn``): the command, then ``leave`` with its exit code.
-    `norn status [APP]` is answered without typer (fastpath.py)."""
+    `norn status APP` is answered without typer (fastpath.py)."""
     from norn.cli import fastpath
 
     try:

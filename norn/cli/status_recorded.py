@@ -1,6 +1,6 @@
 """What `norn status [APP]` shows from the recorded state alone: no cluster, no kubernetes client, no
 pydantic and no typer (it is benchmarked against kubectl). status.py declares the command for typer;
-fastpath.py runs the plain forms straight here; norn serve shares known_state and apps_states."""
+fastpath.py runs the plain `status APP` straight here; norn serve shares known_state and apps_states."""
 
 from __future__ import annotations
 
