@@ -55,9 +55,18 @@ def find_rule(config_text: str, hostname: str) -> str | None:
     return cfg.rules[hit[0]].get("service") if hit else None
 
 
-def rules(config_text: str) -> list[dict[Any, Any]]:
-    """The config's rules but the catch-all, read as every edit reads them (IngressError when they cannot be)."""
-    return _parse(config_text).rules[:-1]
+def routed_elsewhere(config_text: str, hostname: str, services: list[str]) -> str | None:
+    """The service of the first rule of `hostname`'s DNS name (any spelling, path rules too) that is not one
+    remove_recorded takes as norn's (a path-less rule of `hostname` to one of `services`); None when none is.
+    Such a rule still needs the hostname's CNAME (cloudflared sends a request to the first rule that matches,
+    ingress/ingress.go FindMatchingRule)."""
+    cfg = _parse(config_text)
+    mine = {i for i in _hits(cfg.rules, hostname) if cfg.rules[i].get("service") in services}
+    for i, rule in enumerate(cfg.rules[:-1]):
+        spelled = rule.get("hostname")
+        if i not in mine and isinstance(spelled, str) and owners.dns_name(spelled) == owners.dns_name(hostname):
+            return str(rule.get("service"))
+    return None
 
 
 def add_rule(config_text: str, hostname: str, service: str) -> tuple[str, bool]:

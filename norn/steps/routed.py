@@ -15,7 +15,6 @@ from norn.cloudflare.ingress import IngressError
 from norn.cloudflare.ingress_owners import dns_name
 from norn.errors import NornError
 from norn.kube.kinds import CONFIGMAP
-from norn.resources import IngressRule
 from norn.settings import CLOUDFLARED_CONFIG_KEY
 from norn.steps.pipeline import Context
 from norn.steps.tunnel import READ
@@ -58,23 +57,14 @@ def routed_by_others(ctx: Context, hostnames: list[str],
     text = read(ctx)
     if text is None:
         return {}  # no cloudflared config: nothing routes through the tunnel
+    mine = [rule for rule in [ctx.resources.ingress_rule, *ctx.resources.replaced.ingress_rules] if rule]
     try:
-        rules = ingress.rules(text)
+        found = {hostname: ingress.routed_elsewhere(text, hostname, _services(mine, hostname)) for hostname in hostnames}
     except IngressError:
         return dict.fromkeys(hostnames, UNPARSED)
-    mine = [rule for rule in [ctx.resources.ingress_rule, *ctx.resources.replaced.ingress_rules] if rule]
-    found = {hostname: _foreign(rules, hostname, mine) for hostname in hostnames}
     return {hostname: service for hostname, service in found.items() if service is not None}
 
 
-def _foreign(rules: list[dict], hostname: str, mine: list[IngressRule]) -> str | None:
-    """The service of the first rule of ``hostname`` (as DNS compares names) that is not one of ``mine``."""
-    services = [rule.service for rule in mine if dns_name(rule.hostname) == dns_name(hostname)]
-    for rule in rules:
-        spelled = rule.get("hostname")
-        if not isinstance(spelled, str) or dns_name(spelled) != dns_name(hostname):
-            continue
-        # as unpatch-cloudflared tells norn's rule (ingress.remove_recorded): what it would leave is another's
-        if rule.get("path") or spelled.lower() != hostname.lower() or rule.get("service") not in services:
-            return str(rule.get("service"))
-    return None
+def _services(mine: list, hostname: str) -> list[str]:
+    """The services norn recorded for ``hostname`` (as DNS compares names)."""
+    return [rule.service for rule in mine if dns_name(rule.hostname) == dns_name(hostname)]
